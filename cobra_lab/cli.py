@@ -1,0 +1,202 @@
+"""The ``cobra-lab`` command line. Each command group is one ``add_*_commands`` function registered in
+COMMAND_GROUPS; a UserError becomes one ``cobra-lab: error: ...`` line on stderr and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import UserError
+from .io import atomic_write_bytes
+
+IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def _number(text: str) -> int | float:
+    """An int when ``text`` spells one, else a float; the loader checks ranges so errors name them."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """The benchmark name and the bias / group options that ``cobra_lab.data.load`` takes."""
+    parser.add_argument("name", help="benchmark name (cobra-lab data list shows them)")
+    _add_bias_options(parser)
+    parser.add_argument("--root", default=None, help="data folder (default $COBRA_LAB_DATA, else <repo>/data)")
+
+
+def _add_bias_options(parser: argparse.ArgumentParser) -> None:
+    """The bias and group options of a benchmark, and the seed."""
+    parser.add_argument("--skew", type=_number, default=None,
+                        help="fraction of each class in its majority group, in [1/G, 1] (default 0.9)")
+    parser.add_argument("--gap", type=_number, default=0, help="GAP corruption level of minority images, 0..4")
+    parser.add_argument("--semantic-gap", type=_number, default=0.0,
+                        help="constant colour offset gamma >= 0 added to minority images")
+    parser.add_argument("--group-noise", type=_number, default=0.0,
+                        help="fraction rho of train group labels replaced by a wrong group, in [0, 1]")
+    parser.add_argument("--known-groups", type=_number, default=1.0,
+                        help="fraction eta of train group labels known, in (0, 1]; the rest imputed by K-means")
+    parser.add_argument("--seed", type=_number, default=0, help="seed of every random choice (default 0)")
+
+
+def _load(args: argparse.Namespace):
+    """The GroupedData the dataset options describe."""
+    from .data import load  # deferred: torch takes a while to import
+
+    return load(args.name, skew=args.skew, gap=args.gap, semantic_gap=args.semantic_gap,
+                group_noise=args.group_noise, known_groups=args.known_groups, seed=args.seed, root=args.root)
+
+
+def _table(title: str, counts: list[list[int]], rows: Sequence[str], cols: Sequence[str]) -> str:
+    """A plain-text class x group table."""
+    head = "class \\ group"
+    first = max(len(head), *(len(r) for r in rows))
+    widths = [max(len(c), *(len(str(row[j])) for row in counts)) for j, c in enumerate(cols)]
+    lines = [title, f"{head:<{first}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cols, widths))]
+    lines += [f"{r:<{first}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(row, widths)) for r, row in zip(rows, counts)]
+    return "\n".join(lines)
+
+
+def format_description(info: dict) -> str:
+    """``GroupedData.describe()`` as readable text."""
+    params = ", ".join(f"{key}={value}" for key, value in info["params"].items() if key != "name")
+    shape = "x".join(str(n) for n in info["image_shape"])
+    parts = [f"{info['name']}: {len(info['classes'])} classes x {len(info['groups'])} groups, images {shape}",
+             f"parameters: {params}"]
+    for split in ("train", "test"):
+        entry = info[split]
+        parts.append(_table(f"\n{split}: {entry['size']} images", entry["counts"], info["classes"], info["groups"]))
+        if "observed_group_accuracy" in entry:
+            parts.append(f"observed groups equal the true group for {entry['observed_group_accuracy']:.2%} "
+                         f"of {split} images")
+    return "\n".join(parts)
+
+
+def _data_list(args: argparse.Namespace) -> int:
+    """Print the benchmark names."""
+    from .data import DATASETS
+
+    print("\n".join(DATASETS))
+    return 0
+
+
+def _data_describe(args: argparse.Namespace) -> int:
+    """Print the counts and parameters of one benchmark."""
+    info = _load(args).describe()
+    print(json.dumps(info, indent=2) if args.json else format_description(info))
+    return 0
+
+
+def _data_show(args: argparse.Namespace) -> int:
+    """Write the example-image grid of one benchmark, atomically."""
+    out = Path(args.out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in IMAGE_FORMATS:
+        raise UserError(f"--out must end in one of .{', .'.join(IMAGE_FORMATS)}, got {args.out!r}")
+    from .plots import image_grid  # deferred: matplotlib takes a second to import
+
+    figure = image_grid(_load(args), split=args.split, per_cell=args.per_cell, seed=args.seed)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=150)
+    atomic_write_bytes(out, buffer.getvalue())
+    print(f"wrote {out}")
+    return 0
+
+
+def add_data_commands(commands: argparse._SubParsersAction) -> None:
+    """``cobra-lab data list | describe | show``."""
+    data = commands.add_parser("data", help="inspect the biased benchmarks")
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="{list,describe,show}")
+    sub.add_parser("list", help="names of the benchmarks").set_defaults(handler=_data_list)
+    describe = sub.add_parser("describe", help="images per (class, group) and the resolved parameters")
+    _add_dataset_options(describe)
+    describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    describe.set_defaults(handler=_data_describe)
+    show = sub.add_parser("show", help="write a grid of example images, classes x groups")
+    _add_dataset_options(show)
+    show.add_argument("--out", required=True, help=f"image file to write (.{', .'.join(IMAGE_FORMATS)})")
+    show.add_argument("--split", choices=("train", "test"), default="train")
+    show.add_argument("--per-cell", type=int, default=1, help="images per (class, group) cell")
+    show.set_defaults(handler=_data_show)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Distill (or take the full set), evaluate and store one run; print its metrics."""
+    from .config import parse_override, resolve
+    from .runner import run_one  # deferred: torch takes a while to import
+
+    if args.root is not None:
+        os.environ["COBRA_LAB_DATA"] = args.root
+    data = {"skew": args.skew, "gap": args.gap, "semantic_gap": args.semantic_gap,
+            "group_noise": args.group_noise, "known_groups": args.known_groups}
+    overrides = dict(parse_override(text) for text in args.set)
+    config = resolve(args.dataset, args.method, args.mode, args.ipc, profile=args.profile, seed=args.seed,
+                     runs=args.runs, preset=args.preset, data=data, overrides=overrides)
+    metrics = run_one(config, root=args.out, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"{metrics['run_id']}: acc {metrics['acc']:.2f} +- {metrics['acc_std']:.2f}, "
+              f"EOD_max {metrics['eod_max']:.2f} +- {metrics['eod_max_std']:.2f}, "
+              f"EOD_mean {metrics['eod_mean']:.2f} +- {metrics['eod_mean_std']:.2f} "
+              f"({metrics['runs']} nets{', from the store' if metrics['cached'] else ''}) -> {metrics['run_dir']}")
+    return 0
+
+
+def add_run_commands(commands: argparse._SubParsersAction) -> None:
+    """``cobra-lab run``: one distillation + evaluation, stored under outputs/runs/."""
+    run = commands.add_parser("run", help="distill, evaluate and store one run")
+    run.add_argument("--dataset", required=True, help="benchmark name (cobra-lab data list shows them)")
+    run.add_argument("--method", required=True, help="dm, dc, or full (train on the whole biased train set)")
+    run.add_argument("--mode", default="vanilla", help="vanilla, fairdd or cobra (default vanilla)")
+    run.add_argument("--ipc", type=_number, default=10, help="synthetic images per class (default 10)")
+    run.add_argument("--profile", default="quick", help="smoke, quick or paper (params/profiles/)")
+    run.add_argument("--preset", default=None, help="a preset of params/presets.yaml, e.g. cobra_official")
+    run.add_argument("--runs", type=_number, default=None, help="evaluation nets (default: the profile's)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override any resolved config key, e.g. distill.iterations=500 (repeatable)")
+    _add_bias_options(run)
+    run.add_argument("--root", default=None, help="data folder (default $COBRA_LAB_DATA, else <repo>/data)")
+    run.add_argument("--out", default="outputs", help="results folder (default outputs/)")
+    run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(handler=_run)
+
+
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_commands, add_run_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``cobra-lab`` parser with every registered command group."""
+    parser = argparse.ArgumentParser(prog="cobra-lab", description="Fair dataset distillation lab.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add_commands in COMMAND_GROUPS:
+        add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (2 for a usage error or a UserError)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse printed usage or help
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return args.handler(args)
+    except UserError as err:
+        print(f"cobra-lab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Resolve a run's full config from a profile in params/, an optional preset and explicit overrides."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from .errors import UserError, check_choice, check_int
+
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+FULL = "full"
+
+
+def params_dir() -> Path:
+    """The folder holding profiles/ and presets.yaml (the repository's params/)."""
+    return PARAMS_DIR
+
+
+def profile_names() -> list[str]:
+    """Profiles available in params/profiles/."""
+    return sorted(path.stem for path in (params_dir() / "profiles").glob("*.yaml"))
+
+
+def load_profile(name: str) -> dict:
+    """The profile ``name`` as a dict."""
+    check_choice("profile", name, profile_names())
+    return yaml.safe_load((params_dir() / "profiles" / f"{name}.yaml").read_text())
+
+
+def load_presets() -> dict:
+    """All presets from params/presets.yaml."""
+    return yaml.safe_load((params_dir() / "presets.yaml").read_text()) or {}
+
+
+def deep_merge(base: dict, overlay: dict) -> dict:
+    """A copy of ``base`` with ``overlay`` merged in, recursively for nested dicts."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def set_dotted(config: dict, dotted: str, value: object) -> None:
+    """Set ``config['a']['b'] = value`` for ``dotted='a.b'``; an unknown key is a UserError."""
+    node = config
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            raise UserError(f"unknown config key {dotted!r}")
+        node = node[part]
+    if parts[-1] not in node:
+        raise UserError(f"unknown config key {dotted!r}; known here: {', '.join(sorted(node))}")
+    node[parts[-1]] = value
+
+
+def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str = "quick", seed: int = 0,
+            runs: int | None = None, preset: str | None = None, data: dict | None = None,
+            overrides: dict | None = None) -> dict:
+    """The full resolved config of one run: everything that determines its result, nothing else."""
+    from .data import DATASETS
+    from .methods import METHODS
+    from .modes import MODES
+
+    check_choice("dataset", dataset, DATASETS)
+    check_choice("method", method, [*METHODS.names(), FULL])
+    base = load_profile(profile)
+    section = base["methods"][method]
+    if preset is not None:
+        presets = load_presets()
+        check_choice("preset", preset, presets)
+        section = deep_merge(section, presets[preset].get(method, {}))
+    config = {
+        "dataset": dataset,
+        "data": {"skew": None, "gap": 0, "semantic_gap": 0.0, "group_noise": 0.0, "known_groups": 1.0,
+                 **(data or {})},
+        "method": method,
+        "mode": None if method == FULL else check_choice("mode", mode or "", MODES.names()),
+        "ipc": None if method == FULL else check_int("ipc", ipc, 1),
+        "seed": check_int("seed", seed, 0),
+        "profile": profile,
+        "preset": preset,
+        "device": base.get("device", "auto"),
+        "net": copy.deepcopy(base["net"]),
+        **copy.deepcopy(section),
+    }
+    if runs is not None:
+        config["eval"]["runs"] = check_int("runs", runs, 1)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(config, dotted, value)
+    check_int("eval.runs", config["eval"]["runs"], 1)
+    check_int("eval.epochs", config["eval"]["epochs"], 1)
+    if method != FULL:
+        check_int("distill.iterations", config["distill"]["iterations"], 1)
+        check_int("distill.real_per_class", config["distill"]["real_per_class"], 1)
+    return config
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """Parse ``key.sub=value`` (value read as YAML) from the command line."""
+    if "=" not in text:
+        raise UserError(f"--set expects key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)

@@ -1,0 +1,133 @@
+"""The named benchmarks: which base set, how groups are drawn and rendered, names and normalisation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..registry import Registry
+from . import bias
+from .seeding import generator
+from .sources import Source
+
+HALF = (0.5, 0.5, 0.5)  # colour sets are normalised to [-1, 1]
+CIFAR10S_MEAN, CIFAR10S_STD = (0.48905, 0.48451, 0.46715), (0.24278, 0.24082, 0.25098)
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+UTKFACE_MEAN, UTKFACE_STD = (0.61359, 0.47225, 0.40703), (0.25493, 0.23054, 0.22835)
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                 "Ankle boot")
+CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+PIXEL_KEYS = ("train_x", "train_y", "train_a", "test_x", "test_y", "test_a")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Static facts of one benchmark and the recipe that turns its base set into biased uint8 splits."""
+
+    source: str
+    class_names: tuple[str, ...]
+    group_names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    majority: tuple[int, ...] | None = None  # designated majority group per class; None: natural groups
+    render: bias.Render | None = None  # paints base images given their groups
+    duplicate_test: bool = False  # test = every test image in every group (else group-balanced draw)
+
+    @property
+    def num_groups(self) -> int:
+        return len(self.group_names)
+
+    def build(self, source: Source, skew: float | None, gap: int, seed: int) -> dict[str, torch.Tensor]:
+        """The uint8 splits with their classes and true groups (keys PIXEL_KEYS), ready to cache.
+
+        GAP corrupts every minority image (group != its class's majority group) in train and test alike:
+        the corruption is part of what the group looks like, not a property of one split."""
+        if self.majority is None:
+            return dict(zip(PIXEL_KEYS, (source.train_x, source.train_y, source.train_a,
+                                         source.test_x, source.test_y, source.test_a)))
+        majority = torch.tensor(self.majority)  # [C]
+        gen = generator(seed, "groups")
+        train_a = bias.skewed_groups(source.train_y, majority, self.num_groups, skew, gen)  # [N]
+        if self.duplicate_test:
+            test_x, test_y, test_a = bias.every_group(source.test_x, source.test_y, self.num_groups)
+        else:
+            test_x, test_y = source.test_x, source.test_y
+            test_a = bias.balanced_groups(test_y, len(self.class_names), self.num_groups, gen)  # [M]
+        out = {"train_y": source.train_y, "train_a": train_a, "test_y": test_y, "test_a": test_a}
+        gap_gen = generator(seed, "gap")
+        for split, x in (("train", source.train_x), ("test", test_x)):
+            y, a = out[f"{split}_y"], out[f"{split}_a"]
+            pixels = bias.render_in_chunks(self.render, x, a)  # [N, 3, H, W] uint8
+            minority = bias.minority_mask(y, a, majority)  # [N] bool
+            pixels[minority] = bias.apply_gap(pixels[minority], gap, gap_gen)
+            out[f"{split}_x"] = pixels
+        return out
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("dataset")
+
+
+def _colour(source: str, class_names: tuple[str, ...], render: bias.Render, duplicate_test: bool = False) -> Benchmark:
+    """A 10-colour benchmark: class k's majority colour is palette entry k."""
+    return Benchmark(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test)
+
+
+@BENCHMARKS.register("cmnist_fg")
+def cmnist_fg() -> Benchmark:
+    """MNIST digits (binary mask) in their group's colour on black."""
+    return _colour("mnist", DIGIT_NAMES, bias.fg_binary)
+
+
+@BENCHMARKS.register("cmnist_bg")
+def cmnist_bg() -> Benchmark:
+    """Black MNIST digits (binary mask) on their group's colour."""
+    return _colour("mnist", DIGIT_NAMES, bias.bg_binary)
+
+
+@BENCHMARKS.register("cfmnist_fg")
+def cfmnist_fg() -> Benchmark:
+    """Fashion-MNIST objects tinted with their group's colour (continuous intensity) on black."""
+    return _colour("fashion_mnist", FASHION_NAMES, bias.fg_continuous)
+
+
+@BENCHMARKS.register("cfmnist_bg")
+def cfmnist_bg() -> Benchmark:
+    """Gray Fashion-MNIST objects over their group's background colour."""
+    return _colour("fashion_mnist", FASHION_NAMES, bias.bg_continuous)
+
+
+@BENCHMARKS.register("cdigits_fg")
+def cdigits_fg() -> Benchmark:
+    """scikit-learn digits tinted with their group's colour; test = every test image in every colour."""
+    return _colour("digits", DIGIT_NAMES, bias.fg_continuous, duplicate_test=True)
+
+
+@BENCHMARKS.register("cdigits_bg")
+def cdigits_bg() -> Benchmark:
+    """Gray scikit-learn digits over their group's background; test = every test image in every colour."""
+    return _colour("digits", DIGIT_NAMES, bias.bg_continuous, duplicate_test=True)
+
+
+@BENCHMARKS.register("cifar10s")
+def cifar10s() -> Benchmark:
+    """CIFAR10-S: classes 0-4 mostly grayscale (group 0), 5-9 mostly colour (group 1); test duplicated.
+
+    Which train images turn gray is drawn per class with the dataset seed (the reference permutes once with
+    seed 0, then takes the first images met; the two draws are alike in distribution)."""
+    return Benchmark("cifar10", CIFAR10_NAMES, ("gray", "colour"), CIFAR10S_MEAN, CIFAR10S_STD,
+                     (0,) * 5 + (1,) * 5, bias.gray_or_colour, duplicate_test=True)
+
+
+@BENCHMARKS.register("utkface")
+def utkface() -> Benchmark:
+    """UTKFace: age bin as class, race as the natural group."""
+    return Benchmark("utkface", ("age<20", "age 20-39", "age>=40"), ("White", "Black", "Asian", "Indian"),
+                     UTKFACE_MEAN, UTKFACE_STD)
+
+
+@BENCHMARKS.register("bffhq")
+def bffhq() -> Benchmark:
+    """BFFHQ: age (young / old) as class, gender as the natural group (0 female, 1 male: young is aligned
+    with female in the 0.5pct/align split)."""
+    return Benchmark("bffhq", ("young", "old"), ("female", "male"), CIFAR10_MEAN, CIFAR10_STD)

@@ -1,0 +1,129 @@
+"""The distillation loop: one skeleton for every method and mode, seeded, checkpointed, with a progress bar."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .augment import DSA
+from .data.types import GroupedData
+from .io import atomic_torch_save, torch_load
+from .methods import METHODS
+from .modes import MODES
+from .sampling import CellSampler
+from .training import resolve_device
+
+CHECKPOINT_SECONDS = 60.0
+CHECKPOINT_FRACTION = 0.1
+
+
+@dataclass
+class SynSet:
+    """A distilled set: images [C * ipc, C, H, W] (normalised), labels [C * ipc] and where they came from."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    init_index: torch.Tensor  # [C * ipc] train rows the images started from (-1: noise)
+    init_group: torch.Tensor  # [C * ipc] observed group of those rows (-1: noise)
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def state(self) -> dict:
+        """Tensors and numbers only, for ``torch.save`` / ``weights_only`` loading."""
+        return {"x": self.x, "y": self.y, "init_index": self.init_index, "init_group": self.init_group,
+                "losses": torch.tensor(self.losses), "seconds": torch.tensor(self.seconds)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "SynSet":
+        """Rebuild a SynSet saved with ``state()``."""
+        return cls(state["x"], state["y"], state["init_index"], state["init_group"],
+                   state["losses"].tolist(), float(state["seconds"]))
+
+
+def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Starting images [C * ipc, ...] in class blocks: random real images of each class, or N(0, 1) noise."""
+    rows = []
+    for label in range(data.num_classes):
+        members = torch.nonzero(data.train.y == label).flatten()
+        rows.append(members[torch.randperm(members.numel(), generator=generator)[:ipc]])
+        if rows[-1].numel() < ipc:
+            rows[-1] = members[torch.randint(members.numel(), (ipc,), generator=generator)]
+    index = torch.cat(rows)  # [C * ipc]
+    labels = torch.arange(data.num_classes).repeat_interleave(ipc)
+    if init == "noise":
+        noise = torch.randn((index.numel(), *data.image_shape), generator=generator)
+        return noise, labels, torch.full_like(index, -1), torch.full_like(index, -1)
+    return data.train.x[index].clone(), labels, index, data.train.a_observed[index]
+
+
+def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True) -> SynSet:
+    """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
+
+    With ``checkpoint``, state is saved there about every minute or tenth of the run and a later call
+    resumes from it, giving the same result as an uninterrupted run.
+    """
+    settings = config["distill"]
+    device = resolve_device(config["device"])
+    generator = torch.Generator().manual_seed(int(config["seed"]))
+    method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
+    mode = MODES.build(config["mode"])
+    sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
+                          int(settings["real_per_class"]), mode.stratified)
+    dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
+    x_init, y_syn, init_index, init_group = initial_images(data, int(config["ipc"]), settings["init"], generator)
+    x_syn = x_init.to(device).requires_grad_(True)
+    y_syn = y_syn.to(device)
+    optimizer = torch.optim.SGD([x_syn], lr=float(settings["lr_img"]), momentum=float(settings["momentum"]))
+    train_x = data.train.x.to(device)
+    iterations = int(settings["iterations"])
+    start, losses, elapsed = 0, [], 0.0
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if checkpoint is not None and checkpoint.exists():
+        state = torch_load(checkpoint)
+        with torch.no_grad():
+            x_syn.copy_(state["x"].to(device))
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        start, losses, elapsed = int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])
+
+    def save_checkpoint(iteration: int) -> None:
+        atomic_torch_save(checkpoint, {"x": x_syn.detach().cpu(), "optimizer": optimizer.state_dict(),
+                                       "generator": generator.get_state(), "iteration": iteration,
+                                       "losses": torch.tensor(losses), "seconds": elapsed + time.time() - began})
+
+    began, last_save = time.time(), time.time()
+    save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
+    bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
+               desc=f"distill {config['method']}/{config['mode']}", unit="it", leave=False)
+    for iteration in bar:
+        net = method.new_net(generator).to(device)
+        method.prepare(net, x_syn, y_syn, generator)
+        for round_index in range(method.rounds()):
+            batch = sampler.sample(generator)
+            if dsa is not None:
+                draw = dsa.draw(generator, n=1, size=data.image_shape[-1])
+                augment = lambda images, draw=draw: dsa.apply(images, draw)  # noqa: E731
+            else:
+                augment = lambda images: images  # noqa: E731
+            phi = method.real_statistics(net, train_x[batch.index.to(device)], batch, augment)  # [K, D]
+            phi = phi.view(*batch.counts.shape, -1)  # [C, G, D]
+            syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
+            loss = mode.loss(phi, batch.counts.to(device), syn, method.distance)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if round_index < method.rounds() - 1:
+                method.between_rounds(net, x_syn, y_syn, generator)
+        losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.4g}")
+        done = iteration + 1
+        if checkpoint is not None and done < iterations and (
+                done % save_every == 0 or time.time() - last_save > CHECKPOINT_SECONDS):
+            save_checkpoint(done)
+            last_save = time.time()
+    bar.close()
+    return SynSet(x_syn.detach().cpu(), y_syn.cpu(), init_index, init_group, losses,
+                  elapsed + time.time() - began)

@@ -1,0 +1,11 @@
+"""Distillation methods: each defines a statistic of a batch and a distance between statistics."""
+from __future__ import annotations
+
+from ..registry import Registry
+from .base import Method
+
+METHODS: Registry[Method] = Registry("method")
+
+from . import dc, dm  # noqa: E402,F401  (registers the methods)
+
+__all__ = ["METHODS", "Method"]

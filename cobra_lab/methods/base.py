@@ -1,0 +1,60 @@
+"""What every distillation method provides to the distillation loop."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .. import nets
+from ..sampling import RealBatch
+
+Augment = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Method:
+    """A statistic Phi of a batch (per cell for real images, per class for synthetic ones) and a distance D."""
+
+    name = "method"
+
+    def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
+        self.config = config["distill"]
+        self.net_config = dict(config["net"])
+        self.image_shape = image_shape
+        self.num_classes = num_classes
+
+    def chunk_size(self, device: torch.device) -> int:
+        """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
+        chunk = self.config.get("real_chunk", "auto")
+        if chunk in (None, "auto"):
+            return 128 if device.type == "cpu" else 1 << 20
+        return int(chunk)
+
+    def rounds(self) -> int:
+        """Synthetic-image updates per fresh network."""
+        return 1
+
+    def new_net(self, generator: torch.Generator) -> nn.Module:
+        """A freshly initialised network, seeded from ``generator``."""
+        options = {k: v for k, v in self.net_config.items() if k != "arch"}
+        channels, size = self.image_shape[0], self.image_shape[-1]
+        return nets.build(self.net_config["arch"], channels, self.num_classes, size, generator, **options)
+
+    def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
+        """Work on a fresh network before its first round (nothing by default)."""
+
+    def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
+                       generator: torch.Generator) -> None:
+        """Work on the network between two rounds (nothing by default)."""
+
+    def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
+        """Per-cell statistics [K, D] of real images x [R, C, H, W] (cells of ``batch``), detached."""
+        raise NotImplementedError
+
+    def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
+        """Per-class statistics [classes, D] of the synthetic images [classes * ipc, C, H, W], differentiable."""
+        raise NotImplementedError
+
+    def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Distance between statistics u, v [..., D] -> [...]."""
+        raise NotImplementedError

@@ -1,0 +1,55 @@
+"""Distribution matching (DM): the mean embedding of a batch under a random, frozen ConvNet."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..augment import DSA
+from ..sampling import RealBatch
+from ..training import train_epochs
+from . import METHODS
+from .base import Augment, Method
+
+DISTANCES = {
+    "sq": lambda u, v: (u - v).pow(2).sum(-1),  # squared L2 summed over dims (DM, FairDD)
+    "l1": lambda u, v: (u - v).abs().sum(-1),  # L1, as the released COBRA-DM code uses
+}
+
+
+@METHODS.register("dm")
+class DM(Method):
+    """DM: Phi = mean embedding; D = squared L2 (or L1); one image step per fresh random network."""
+
+    name = "dm"
+
+    def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
+        """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""
+        epochs = int(self.config.get("warmup_epochs", 0))
+        if epochs > 0:
+            dsa = DSA(self.config["dsa_strategy"]) if self.config["dsa"] else None
+            train_epochs(net, x_syn.detach(), y_syn, epochs, lr=float(self.config["lr_net"]), generator=generator,
+                         batch=int(self.config["batch_train"]), augment=dsa)
+        net.eval()  # instance norm has no running statistics; eval() only matters for other norms
+        for parameter in net.parameters():
+            parameter.requires_grad_(False)
+
+    def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
+        cell = batch.cell.to(x.device)
+        chunk = self.chunk_size(x.device)
+        with torch.no_grad():
+            augmented = augment(x)  # [R, C, H, W]
+            sums = None
+            for start in range(0, x.shape[0], chunk):
+                embeddings = net.embed(augmented[start:start + chunk])  # [r, D]
+                if sums is None:
+                    sums = embeddings.new_zeros(batch.counts.numel(), embeddings.shape[1])  # [K, D]
+                sums.index_add_(0, cell[start:start + chunk], embeddings)
+            sizes = batch.counts.flatten().clamp_min(1).to(sums)  # [K]
+            return sums / sizes.unsqueeze(1)
+
+    def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
+        embeddings = net.embed(augment(x_syn))  # [C * ipc, D]
+        return embeddings.view(self.num_classes, -1, embeddings.shape[1]).mean(1)  # [C, D]
+
+    def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return DISTANCES[self.config["distance"]](u, v)

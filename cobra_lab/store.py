@@ -1,0 +1,84 @@
+"""Runs on disk: a run id from the resolved config, atomic writes, cache lookup and resume."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import yaml
+
+from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
+
+DEFAULT_ROOT = Path("outputs")
+
+
+def run_id(config: dict) -> str:
+    """A readable, unique id for a resolved config: what it is, then a hash of all of it."""
+    parts = [config["dataset"], config["method"]]
+    if config.get("mode"):
+        parts.append(config["mode"])
+    if config.get("ipc"):
+        parts.append(f"ipc{config['ipc']}")
+    parts += [config["profile"], f"s{config['seed']}", config_hash(config)]
+    return "-".join(str(part) for part in parts)
+
+
+class RunDir:
+    """The folder of one run: config.yaml, metrics.json, synset.pt, checkpoint.pt, log.txt."""
+
+    def __init__(self, config: dict, root: str | Path = DEFAULT_ROOT) -> None:
+        self.config = config
+        self.path = Path(root) / "runs" / run_id(config)
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def synset_file(self) -> Path:
+        return self.path / "synset.pt"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    def finished(self) -> bool:
+        """Whether metrics.json exists (it is written last, atomically)."""
+        return self.metrics_file.exists()
+
+    def start(self) -> None:
+        """Create the folder and write the full resolved config."""
+        atomic_write_yaml(self.path / "config.yaml", self.config)
+
+    def log(self, message: str) -> None:
+        """Append a time-stamped line to log.txt."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    def save_synset(self, state: dict) -> None:
+        """Write the distilled set and drop the checkpoint it no longer needs."""
+        atomic_torch_save(self.synset_file, state)
+        self.checkpoint_file.unlink(missing_ok=True)
+
+    def load_synset(self) -> dict:
+        """The stored distilled set (weights_only)."""
+        return torch_load(self.synset_file)
+
+    def save_metrics(self, metrics: dict) -> None:
+        """Write metrics.json atomically (this marks the run finished)."""
+        atomic_write_json(self.metrics_file, metrics)
+
+    def load_metrics(self) -> dict:
+        """The stored metrics."""
+        return json.loads(self.metrics_file.read_text())
+
+
+def find_runs(root: str | Path = DEFAULT_ROOT) -> list[dict]:
+    """Every finished run under ``root``: its config plus its id and folder."""
+    runs = []
+    for folder in sorted((Path(root) / "runs").glob("*/")):
+        if (folder / "metrics.json").exists() and (folder / "config.yaml").exists():
+            config = yaml.safe_load((folder / "config.yaml").read_text())
+            runs.append({"run_id": folder.name, "path": str(folder), "config": config})
+    return runs

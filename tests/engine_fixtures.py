@@ -1,0 +1,34 @@
+"""A small random grouped dataset and smoke configs for engine tests (no files needed)."""
+import copy
+
+import torch
+
+from cobra_lab.config import load_profile
+from cobra_lab.data.types import GroupedData, Split
+
+
+def random_grouped_data(seed: int = 0, classes: int = 4, groups: int = 3, train: int = 240, test: int = 120,
+                        size: int = 16) -> GroupedData:
+    """Random images whose mean depends on class and group, so nets can learn something."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def split(n):
+        y = torch.arange(n) % classes
+        a = torch.randint(0, groups, (n,), generator=generator)
+        x = torch.randn(n, 3, size, size, generator=generator) * 0.5
+        x[:, 0] += (y.float() - classes / 2).view(-1, 1, 1)
+        x[:, 1] += (a.float() - groups / 2).view(-1, 1, 1)
+        return Split(x, y, a, a.clone())
+
+    return GroupedData("random", split(train), split(test), [f"c{i}" for i in range(classes)],
+                       [f"g{i}" for i in range(groups)], (0.5,) * 3, (0.5,) * 3)
+
+
+def smoke_config(method: str, mode: str, ipc: int = 2, seed: int = 0, **distill) -> dict:
+    """A resolved-style smoke config without touching the dataset registry."""
+    profile = load_profile("smoke")
+    config = {"dataset": "random", "data": {}, "method": method, "mode": mode, "ipc": ipc, "seed": seed,
+              "profile": "smoke", "preset": None, "device": "cpu", "net": dict(profile["net"], width=8),
+              **copy.deepcopy(profile["methods"][method])}
+    config["distill"].update(distill)
+    return config

@@ -1,0 +1,37 @@
+"""Real batches per (class, group) cell."""
+import torch
+
+from cobra_lab.sampling import CellSampler, stratified_quota
+
+
+def test_stratified_quota_spreads_shortfall():
+    assert stratified_quota(torch.tensor([100, 2, 50, 0]), 30).tolist() == [14, 2, 14, 0]
+    assert stratified_quota(torch.tensor([3, 4]), 30).tolist() == [3, 4]
+    assert int(stratified_quota(torch.tensor([9, 9, 9]), 10).sum()) == 10
+
+
+def test_every_mode_sees_the_same_budget_and_cells_are_right():
+    generator = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (500,), generator=generator)
+    a = torch.where(torch.rand(500, generator=generator) < 0.9, y, torch.randint(0, 3, (500,), generator=generator))
+    stratified = CellSampler(y, a, 3, 3, 30, stratified=True)
+    pooled = CellSampler(y, a, 3, 3, 30, stratified=False)
+    first, second = stratified.sample(generator), pooled.sample(generator)
+    assert first.index.numel() == second.index.numel() == 90
+    assert first.index.unique().numel() == 90  # without replacement
+    torch.testing.assert_close(first.cell, y[first.index] * 3 + a[first.index])
+    torch.testing.assert_close(second.cell, y[second.index])
+    assert (torch.bincount(first.cell, minlength=9).view(3, 3) == first.counts).all()
+    assert first.counts.min() > 0 and second.counts.shape == (3, 1)
+
+
+def test_samples_change_between_steps_and_repeat_with_the_seed():
+    y = torch.arange(200) % 2
+    a = torch.arange(200) % 4
+    sampler = CellSampler(y, a, 2, 4, 20, stratified=True)
+    one = sampler.sample(torch.Generator().manual_seed(3)).index
+    two = sampler.sample(torch.Generator().manual_seed(3)).index
+    generator = torch.Generator().manual_seed(3)
+    sampler.sample(generator)
+    three = sampler.sample(generator).index
+    assert torch.equal(one, two) and not torch.equal(one, three)

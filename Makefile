@@ -6,13 +6,15 @@ STAMP := $(VENV)/.cobra-lab-installed
 
 .PHONY: setup demo test lab clean-outputs
 
+# The kernel is (re)registered on every call: a user-level kernel is shared by every checkout, so another
+# checkout's set-up (a CI clone, say) may have pointed it at its own .venv since this one was installed.
 setup: $(STAMP)
+	$(PY) -m ipykernel install --user --name cobra-lab --display-name "cobra-lab" >/dev/null
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m ipykernel install --user --name cobra-lab --display-name "cobra-lab"
 	touch $(STAMP)
 
 demo: setup

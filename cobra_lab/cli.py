@@ -3,7 +3,6 @@ COMMAND_GROUPS; a UserError becomes one ``cobra-lab: error: ...`` line on stderr
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -11,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import UserError
-from .io import atomic_write_bytes
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
@@ -102,12 +100,9 @@ def _data_show(args: argparse.Namespace) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in IMAGE_FORMATS:
         raise UserError(f"--out must end in one of .{', .'.join(IMAGE_FORMATS)}, got {args.out!r}")
-    from .plots import image_grid  # deferred: matplotlib takes a second to import
+    from .plots import image_grid, save_figure  # deferred: matplotlib takes a second to import
 
-    figure = image_grid(_load(args), split=args.split, per_cell=args.per_cell, seed=args.seed)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=150)
-    atomic_write_bytes(out, buffer.getvalue())
+    save_figure(image_grid(_load(args), split=args.split, per_cell=args.per_cell, seed=args.seed), out)
     print(f"wrote {out}")
     return 0
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import yaml
 
 from .errors import UserError, check_choice, check_int
+from .paths import repo_root
 
-PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+PARAMS_DIR = repo_root() / "params"
 FULL = "full"
 
 
@@ -62,6 +63,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
             overrides: dict | None = None) -> dict:
     """The full resolved config of one run: everything that determines its result, nothing else."""
     from .data import DATASETS
+    from .data.benchmarks import BENCHMARKS
+    from .data.loader import resolve_params
     from .methods import METHODS
     from .modes import MODES
 
@@ -73,10 +76,12 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
         presets = load_presets()
         check_choice("preset", preset, presets)
         section = deep_merge(section, presets[preset].get(method, {}))
+    data_options = {"skew": None, "gap": 0, "semantic_gap": 0.0, "group_noise": 0.0, "known_groups": 1.0,
+                    **(data or {})}
+    data_params = resolve_params(dataset, BENCHMARKS.build(dataset), seed=seed, **data_options)
     config = {
         "dataset": dataset,
-        "data": {"skew": None, "gap": 0, "semantic_gap": 0.0, "group_noise": 0.0, "known_groups": 1.0,
-                 **(data or {})},
+        "data": {key: data_params[key] for key in data_options},
         "method": method,
         "mode": None if method == FULL else check_choice("mode", mode or "", MODES.names()),
         "ipc": None if method == FULL else check_int("ipc", ipc, 1),

@@ -1,16 +1,22 @@
-"""Figures of a GroupedData: an image grid (classes x groups) and a class x group count heat map.
+"""Figures of a GroupedData: an image grid (classes x groups) and a class x group count heat map; atomic saving.
 
 Figures are built with matplotlib's object API (no pyplot), so no GUI backend is ever touched."""
 from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
 
 from .data.types import GroupedData, Split
 from .errors import check_choice, check_int
+from .io import atomic_write_bytes
 
 CELL_GAP = 2  # pixels between grid cells
 BLANK = 0.85  # light gray behind the cells, so white images and empty cells stay visible
+DPI = 150
 
 
 def _split(data: GroupedData, split: str) -> Split:
@@ -42,7 +48,9 @@ def image_grid(data: GroupedData, split: str = "train", per_cell: int = 1, seed:
             strip = images.permute(2, 0, 3, 1).reshape(height, len(chosen) * width, 3)  # [H, k * W, 3]
             top, left = c * cell_h, g * cell_w
             canvas[top:top + height, left:left + strip.shape[1]] = strip
-    fig = Figure(figsize=(1.5 + 0.5 * data.num_groups * per_cell, 1.0 + 0.5 * data.num_classes), layout="constrained")
+    # 0.5 in per image; margins: class names on the left, title and slanted group names above and below
+    fig = Figure(figsize=(1.0 + 0.5 * data.num_groups * per_cell, 1.8 + 0.5 * data.num_classes),
+                 layout="constrained")
     ax = fig.add_subplot()
     ax.imshow(canvas.numpy(), interpolation="nearest")
     _label_axes(ax, data, [c * cell_h + height / 2 for c in range(data.num_classes)],
@@ -59,7 +67,7 @@ def count_heatmap(data: GroupedData, split: str = "train") -> Figure:
     counts = _split(data, split).counts(data.num_classes, data.num_groups)  # [C, G] int64
     fig = Figure(figsize=(2.5 + 0.7 * data.num_groups, 1.5 + 0.45 * data.num_classes), layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(counts.numpy(), cmap="viridis", aspect="auto")
+    image = ax.imshow(counts.numpy(), cmap="viridis", aspect="auto", vmin=0)  # from 0: equal counts look equal
     threshold = counts.max().item() / 2
     for c in range(data.num_classes):
         for g in range(data.num_groups):
@@ -70,3 +78,11 @@ def count_heatmap(data: GroupedData, split: str = "train") -> Figure:
     fig.colorbar(image, ax=ax, label="images")
     ax.set_title(f"{data.name} ({split}): images per class and group")
     return fig
+
+
+def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
+    """Write ``figure`` to ``path`` atomically, in the format its suffix names (.png, .pdf, .svg, ...)."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lower().lstrip("."), dpi=DPI)
+    return atomic_write_bytes(path, buffer.getvalue())

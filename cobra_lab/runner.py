@@ -25,7 +25,7 @@ def run_one(config: dict, root: str | Path = DEFAULT_ROOT, progress: bool = True
     """
     run = RunDir(config, root)
     if run.finished():
-        return {**run.load_metrics(), "cached": True, "run_dir": str(run.path)}
+        return {**run.load_metrics(), **run.load_timing(), "cached": True, "run_dir": str(run.path)}
     began = time.time()
     run.start()
     data = load_data(config)
@@ -41,7 +41,10 @@ def run_one(config: dict, root: str | Path = DEFAULT_ROOT, progress: bool = True
             run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
         x, y, distill_seconds = synset.x, synset.y, synset.seconds
     metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress)
-    metrics.update(run_id=run.path.name, distill_seconds=distill_seconds, seconds=time.time() - began)
+    metrics["run_id"] = run.path.name
+    timing = {"distill_seconds": distill_seconds, "eval_seconds": metrics.pop("eval_seconds"),
+              "seconds": time.time() - began}
+    run.save_timing(timing)
     run.save_metrics(metrics)
     run.log(f"acc {metrics['acc']:.2f} eod_mean {metrics['eod_mean']:.2f} eod_max {metrics['eod_max']:.2f}")
-    return {**metrics, "cached": False, "run_dir": str(run.path)}
+    return {**metrics, **timing, "cached": False, "run_dir": str(run.path)}

@@ -24,7 +24,7 @@ def run_id(config: dict) -> str:
 
 
 class RunDir:
-    """The folder of one run: config.yaml, metrics.json, synset.pt, checkpoint.pt, log.txt."""
+    """The folder of one run: config.yaml, metrics.json, timing.json, synset.pt, checkpoint.pt, log.txt."""
 
     def __init__(self, config: dict, root: str | Path = DEFAULT_ROOT) -> None:
         self.config = config
@@ -64,6 +64,15 @@ class RunDir:
     def load_synset(self) -> dict:
         """The stored distilled set (weights_only)."""
         return torch_load(self.synset_file)
+
+    def save_timing(self, timing: dict) -> None:
+        """Write timing.json (kept apart so metrics.json depends on the config alone)."""
+        atomic_write_json(self.path / "timing.json", timing)
+
+    def load_timing(self) -> dict:
+        """The stored timings, empty if absent."""
+        path = self.path / "timing.json"
+        return json.loads(path.read_text()) if path.exists() else {}
 
     def save_metrics(self, metrics: dict) -> None:
         """Write metrics.json atomically (this marks the run finished)."""

@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import UserError
+from ..paths import repo_root
 from ..registry import Registry
 from .seeding import generator
 
-REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+REPO_DATA = repo_root() / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import DSA
 from .data.types import GroupedData
 from .io import atomic_torch_save, torch_load
-from .methods import METHODS
-from .modes import MODES
+from .methods import METHODS, Method
+from .modes import MODES, Mode
 from .sampling import CellSampler
 from .training import resolve_device
 
@@ -59,6 +60,30 @@ def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Gene
     return data.train.x[index].clone(), labels, index, data.train.a_observed[index]
 
 
+def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer,
+               sampler: CellSampler, dsa: DSA | None, train_x: torch.Tensor,
+               generator: torch.Generator) -> torch.Tensor:
+    """One update of the synthetic images x_syn [classes * ipc, C, H, W]; returns the loss, detached.
+
+    Samples a real batch of train_x [N, C, H, W], draws one DSA op shared by every real and synthetic
+    image, computes both statistics, the mode's loss, and takes one optimiser step.
+    """
+    batch = sampler.sample(generator)
+    if dsa is not None:
+        draw = dsa.draw(generator, n=1, size=x_syn.shape[-1])
+        augment = lambda images: dsa.apply(images, draw)  # noqa: E731
+    else:
+        augment = lambda images: images  # noqa: E731
+    phi = method.real_statistics(net, train_x[batch.index.to(train_x.device)], batch, augment)  # [K, D]
+    phi = phi.view(*batch.counts.shape, -1)  # [C, G, D]
+    syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
+    loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True) -> SynSet:
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
 
@@ -102,22 +127,10 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
         net = method.new_net(generator).to(device)
         method.prepare(net, x_syn, y_syn, generator)
         for round_index in range(method.rounds()):
-            batch = sampler.sample(generator)
-            if dsa is not None:
-                draw = dsa.draw(generator, n=1, size=data.image_shape[-1])
-                augment = lambda images, draw=draw: dsa.apply(images, draw)  # noqa: E731
-            else:
-                augment = lambda images: images  # noqa: E731
-            phi = method.real_statistics(net, train_x[batch.index.to(device)], batch, augment)  # [K, D]
-            phi = phi.view(*batch.counts.shape, -1)  # [C, G, D]
-            syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
-            loss = mode.loss(phi, batch.counts.to(device), syn, method.distance)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = image_step(method, mode, net, x_syn, optimizer, sampler, dsa, train_x, generator)
             if round_index < method.rounds() - 1:
                 method.between_rounds(net, x_syn, y_syn, generator)
-        losses.append(float(loss.detach()))
+        losses.append(float(loss))
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
         done = iteration + 1
         if checkpoint is not None and done < iterations and (

@@ -12,7 +12,6 @@ from cobra_lab.data import load
 from cobra_lab.data.sources import DEBIAN_FASHION_MNIST, IDX_FILES
 
 
-
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as an (uncompressed) IDX file, the format of the MNIST files."""
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)

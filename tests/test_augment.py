@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cobra_lab.augment import DSA, _APPLIERS
+from cobra_lab.augment import _APPLIERS, DSA
 from cobra_lab.errors import UserError
 
 

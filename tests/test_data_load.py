@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cobra_lab.data import DATASETS, GroupedData, Split, load
-from cobra_lab.data import loader
+from cobra_lab.data import DATASETS, GroupedData, Split, load, loader
 from cobra_lab.errors import UserError
 
 

@@ -2,11 +2,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from engine_fixtures import smoke_config
 
+from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
 from cobra_lab.methods.dc import cell_gradients, matched_layers, reference_loops, rowwise_cosine_distance
-from cobra_lab.errors import UserError
-from engine_fixtures import smoke_config
 
 
 def _net():

@@ -1,10 +1,10 @@
 """The distillation loop: determinism, kill-and-resume, and every method x mode runs."""
 import pytest
 import torch
+from engine_fixtures import random_grouped_data, smoke_config
 
 import cobra_lab.distill as distill_module
 from cobra_lab.distill import distill
-from engine_fixtures import random_grouped_data, smoke_config
 
 
 @pytest.mark.parametrize("method", ["dm", "dc"])

@@ -1,0 +1,49 @@
+"""Smoke test of benchmarks/bench_step.py: one tiny step per configuration, and the format of its summary."""
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_step.py"
+TINY = ["--steps", "1", "--warmup", "0", "--groups", "10", "--real-per-class", "4", "--width", "8",
+        "--images-per-class", "40", "--ipc", "2", "--device", "cpu"]
+NUMBER = r"(\d+\.\d{2,3})"
+SUMMARY = re.compile(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} \| ours/reference vanilla "
+                     rf"DM={NUMBER} DC={NUMBER} \| conv-efficiency DM={NUMBER}")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """benchmarks/bench_step.py loaded as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_step", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """One CPU thread here and in the memory subprocess: a format check, kept quick on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_one_step_run_ends_with_the_summary_line(bench, capsys):
+    assert bench.main([*TINY, "--no-memory"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "real images per step: 40 (4 per class)" in "\n".join(lines)
+    match = SUMMARY.fullmatch(lines[-1])
+    assert match, lines[-1]
+    assert all(float(ratio) > 0 for ratio in match.groups())
+
+
+def test_memory_of_one_configuration_in_a_fresh_process(bench):
+    args = bench.parse_args(TINY)
+    assert bench.child_peak_mb(args, "dm", "cobra", 10, "reference") > 0

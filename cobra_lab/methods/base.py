@@ -16,6 +16,7 @@ class Method:
     """A statistic Phi of a batch (per cell for real images, per class for synthetic ones) and a distance D."""
 
     name = "method"
+    cpu_chunk = 128  # real images per forward on the CPU (measured per method with benchmarks/bench_step.py)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.config = config["distill"]
@@ -27,7 +28,7 @@ class Method:
         """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
         chunk = self.config.get("real_chunk", "auto")
         if chunk in (None, "auto"):
-            return 128 if device.type == "cpu" else 1 << 20
+            return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
 
     def rounds(self) -> int:

@@ -21,6 +21,7 @@ class DM(Method):
     """DM: Phi = mean embedding; D = squared L2 (or L1); one image step per fresh random network."""
 
     name = "dm"
+    cpu_chunk = 64  # measured: a DM step at quick sizes took 0.30 s with 64-image chunks, 0.45 s with 128
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""

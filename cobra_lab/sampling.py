@@ -8,11 +8,10 @@ import torch
 
 @dataclass
 class RealBatch:
-    """Indices of one step's real images, grouped by cell, with each image's cell and rank in its cell."""
+    """Indices of one step's real images, grouped by cell, with each image's cell."""
 
     index: torch.Tensor  # [R] int64 rows of the train split
     cell: torch.Tensor  # [R] int64 cell id = class * groups + group
-    rank: torch.Tensor  # [R] int64 position of the image inside its cell
     counts: torch.Tensor  # [C, G] int64 images per cell (G = 1 when the batch is not split by group)
 
 
@@ -61,4 +60,4 @@ class CellSampler:
         cell = self.cell_of_image[order]
         rank = torch.arange(order.numel()) - self._starts[cell]
         take = rank < self._quota[cell]
-        return RealBatch(index=order[take], cell=cell[take], rank=rank[take], counts=self.counts)
+        return RealBatch(index=order[take], cell=cell[take], counts=self.counts)

@@ -5,8 +5,6 @@ import json
 import time
 from pathlib import Path
 
-import yaml
-
 from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
 
 DEFAULT_ROOT = Path("outputs")
@@ -81,13 +79,3 @@ class RunDir:
     def load_metrics(self) -> dict:
         """The stored metrics."""
         return json.loads(self.metrics_file.read_text())
-
-
-def find_runs(root: str | Path = DEFAULT_ROOT) -> list[dict]:
-    """Every finished run under ``root``: its config plus its id and folder."""
-    runs = []
-    for folder in sorted((Path(root) / "runs").glob("*/")):
-        if (folder / "metrics.json").exists() and (folder / "config.yaml").exists():
-            config = yaml.safe_load((folder / "config.yaml").read_text())
-            runs.append({"run_id": folder.name, "path": str(folder), "config": config})
-    return runs

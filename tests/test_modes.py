@@ -45,7 +45,7 @@ def _dm_setup():
 
 def _batch(cells: torch.Tensor, classes: int, groups: int) -> RealBatch:
     counts = torch.bincount(cells, minlength=classes * groups).view(classes, groups)
-    return RealBatch(index=torch.arange(cells.numel()), cell=cells, rank=torch.zeros_like(cells), counts=counts)
+    return RealBatch(index=torch.arange(cells.numel()), cell=cells, counts=counts)
 
 
 def test_dm_fairdd_gradient_is_groups_present_times_cobra_gradient():

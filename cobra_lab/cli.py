@@ -161,13 +161,51 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
                      help="override any resolved config key, e.g. distill.iterations=500 (repeatable)")
     _add_bias_options(run)
     run.add_argument("--root", default=None, help="data folder (default $COBRA_LAB_DATA, else <repo>/data)")
-    run.add_argument("--out", default="outputs", help="results folder (default outputs/)")
+    run.add_argument("--out", default=None, help="results folder (default $COBRA_LAB_OUTPUTS, else <repo>/outputs)")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=_run)
 
 
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_commands, add_run_commands]
+def _sweep(args: argparse.Namespace) -> int:
+    """Run every cell of a sweep file (stored runs are read back); print mean +- std per setting."""
+    from .config import parse_override
+    from .studies import grids_from_file
+    from .sweep import aggregate, run_grid
+
+    overrides = dict(parse_override(text) for text in args.param)
+    grids = grids_from_file(args.file, overrides)
+    table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet)
+    if args.csv:
+        from .io import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.csv), table.to_csv(index=False).encode())
+    summary = aggregate(table)
+    columns = [c for c in summary.columns if summary[c].nunique(dropna=False) > 1 or c in ("mode", "acc", "eod_max")]
+    print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    failed = table[table["status"] == "failed"]
+    for _, row in failed.iterrows():
+        print(f"cobra-lab: failed: {row['dataset']} {row['method']} {row['mode']}: {row['error']}", file=sys.stderr)
+    print(f"{len(table)} runs: {int(table['cached'].sum())} from the store, {len(failed)} failed"
+          + (f"; rows written to {args.csv}" if args.csv else ""), file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
+    """``cobra-lab sweep``: a grid of runs from a study's parameter file or a ``grid:`` file."""
+    sweep = commands.add_parser("sweep", help="run a grid of runs (stored ones are read back)")
+    sweep.add_argument("file", help="params/<notebook>.yaml (a study's parameters) or a file with a 'grid:' entry")
+    sweep.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a top-level entry of the file, e.g. ipc=50 (repeatable)")
+    sweep.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")
+    sweep.add_argument("--out", default=None, help="results folder (default $COBRA_LAB_OUTPUTS, else <repo>/outputs)")
+    sweep.add_argument("--csv", default=None, help="also write one row per run to this CSV file")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
+
+
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_commands, add_run_commands,
+                                                                     add_sweep_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

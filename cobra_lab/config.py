@@ -58,6 +58,16 @@ def set_dotted(config: dict, dotted: str, value: object) -> None:
     node[parts[-1]] = value
 
 
+def get_dotted(config: dict, dotted: str) -> object:
+    """``config['a']['b']`` for ``dotted='a.b'``; None where the config has no such key."""
+    node: object = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str = "quick", seed: int = 0,
             runs: int | None = None, preset: str | None = None, data: dict | None = None,
             overrides: dict | None = None) -> dict:

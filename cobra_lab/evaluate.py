@@ -28,30 +28,37 @@ def summarize(per_run: list[dict]) -> dict:
     return out
 
 
-def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_classes: int, num_groups: int,
-             progress: bool = True) -> dict:
-    """Train ``config['eval']['runs']`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
+def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int) -> torch.nn.Module:
+    """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
 
     SGD (lr 0.01, momentum 0.9, weight decay 5e-4), batch 256, lr x0.1 at half time, DSA per image when
-    ``eval.dsa``; returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
+    ``eval.dsa``.
     """
     settings = config["eval"]
     device = resolve_device(config["device"])
     net_options = {k: v for k, v in config["net"].items() if k != "arch"}
     dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
         if settings["dsa"] else None
-    x, y = x.to(device), y.to(device)
-    test_x = test.x.to(device)
     epochs = int(settings["epochs"])
+    generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
+    net = nets.build(config["net"]["arch"], x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
+    train_epochs(net, x.to(device), y.to(device), epochs, lr=float(settings["lr"]), generator=generator,
+                 batch=int(settings["batch"]), momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa)
+    return net
+
+
+def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_classes: int, num_groups: int,
+             progress: bool = True) -> dict:
+    """Train ``config['eval']['runs']`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
+
+    Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
+    """
+    test_x = test.x.to(resolve_device(config["device"]))
     per_run = []
     began = time.time()
-    runs = tqdm(range(int(settings["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
+    runs = tqdm(range(int(config["eval"]["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
     for run in runs:
-        generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
-        net = nets.build(config["net"]["arch"], x.shape[1], num_classes, x.shape[-1], generator,
-                         **net_options).to(device)
-        train_epochs(net, x, y, epochs, lr=float(settings["lr"]), generator=generator, batch=int(settings["batch"]),
-                     momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa)
+        net = train_eval_net(x, y, config, num_classes, run)
         pred = predict(net, test_x).cpu()
         per_run.append(fairness_metrics(pred, test.y, test.a, num_classes, num_groups))
         runs.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")

@@ -1,4 +1,4 @@
-"""Figures of a GroupedData: an image grid (classes x groups) and a class x group count heat map; atomic saving.
+"""Every figure: a dataset's image grid and count heat map, sweep curves, embeddings, distilled sets; atomic saving.
 
 Figures are built with matplotlib's object API (no pyplot), so no GUI backend is ever touched."""
 from __future__ import annotations
@@ -7,6 +7,7 @@ import io
 import os
 from pathlib import Path
 
+import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
@@ -86,3 +87,106 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lower().lstrip("."), dpi=DPI)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+MODE_COLOURS = {"vanilla": "tab:red", "fairdd": "tab:orange", "cobra": "tab:blue", "full": "black"}
+METHOD_STYLES = {"dm": "-", "dc": "--"}
+METRIC_LABELS = {"eod_max": "EOD (max) ↓", "eod_mean": "EOD (mean) ↓", "acc": "Acc ↑"}
+
+
+def sweep_figure(panels: dict[str, pd.DataFrame], metric: str = "eod_max") -> Figure:
+    """One column per swept knob (aggregated results varying it), rows EOD and Acc; a line per (method, mode),
+    FULL in black, a band of +- one std."""
+    fig = Figure(figsize=(4.2 * len(panels), 6.0), layout="constrained")
+    axes = fig.subplots(2, len(panels), squeeze=False)
+    for column, (knob, agg) in enumerate(panels.items()):
+        for (method, mode), line in agg.groupby(["method", "mode"], sort=False):
+            line = line.sort_values(knob)
+            label = "FULL" if method == "full" else f"{method.upper()} {mode}"
+            for row, key in enumerate((metric, "acc")):
+                ax = axes[row][column]
+                x, y, err = line[knob].to_numpy(float), line[key].to_numpy(float), line[f"{key}_std"].to_numpy(float)
+                ax.plot(x, y, METHOD_STYLES.get(method, "-"), marker="o", color=MODE_COLOURS.get(mode, "gray"),
+                        label=label)
+                ax.fill_between(x, y - err, y + err, color=MODE_COLOURS.get(mode, "gray"), alpha=0.15)
+        for row, key in enumerate((metric, "acc")):
+            axes[row][column].set_xlabel(knob.upper() if knob in ("skew", "gap") else knob)
+            axes[row][column].set_ylabel(METRIC_LABELS.get(key, key))
+            axes[row][column].grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    return fig
+
+
+def embedding_figure(panels: dict[str, dict], class_names: list[str], group_names: list[str]) -> Figure:
+    """Two rows (coloured by class, by group) and one column per mode of 2-D embeddings; kNN purities in titles.
+
+    Each panel: {"xy": [N, 2], "y": [N], "a": [N], "class_purity": float, "group_purity": float}.
+    """
+    fig = Figure(figsize=(3.6 * len(panels), 7.4), layout="constrained")
+    axes = fig.subplots(2, len(panels), squeeze=False)
+    for column, (mode, panel) in enumerate(panels.items()):
+        for row, (key, names, purity) in enumerate((("y", class_names, "class_purity"),
+                                                    ("a", group_names, "group_purity"))):
+            ax = axes[row][column]
+            labels = panel[key]
+            ax.scatter(panel["xy"][:, 0], panel["xy"][:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=4,
+                       linewidths=0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            what = "class" if key == "y" else "group"
+            ax.set_title(f"{mode}: by {what}\nkNN {what} purity {panel[purity]:.2f}", fontsize=9)
+    return fig
+
+
+def synset_figure(images: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], class_names: list[str],
+                  per_class: int) -> Figure:
+    """Distilled images side by side, one block per mode: rows = classes, up to ``per_class`` images each.
+
+    ``images[mode]``: [N, 3, H, W] in [0, 1]; ``labels[mode]``: [N].
+    """
+    fig = Figure(figsize=(0.45 * per_class * len(images) + 1.5, 0.5 * len(class_names) + 0.8), layout="constrained")
+    axes = fig.subplots(1, len(images), squeeze=False)[0]
+    for ax, mode in zip(axes, images):
+        x, y = images[mode], labels[mode]
+        _, _, height, width = x.shape
+        canvas = torch.full((len(class_names) * (height + CELL_GAP), per_class * (width + CELL_GAP), 3), BLANK)
+        for c in range(len(class_names)):
+            members = x[y == c][:per_class]  # [k, 3, H, W]
+            for k, image in enumerate(members):
+                top, left = c * (height + CELL_GAP), k * (width + CELL_GAP)
+                canvas[top:top + height, left:left + width] = image.permute(1, 2, 0)
+        ax.imshow(canvas.numpy(), interpolation="nearest")
+        ax.set_yticks([c * (height + CELL_GAP) + height / 2 for c in range(len(class_names))],
+                      class_names if ax is axes[0] else [""] * len(class_names))
+        ax.set_xticks([])
+        ax.tick_params(length=0)
+        ax.set_title(mode)
+    return fig
+
+
+def results_bars(agg: pd.DataFrame, metric: str = "eod_max") -> Figure:
+    """EOD (top) and Acc (bottom) as grouped bars: one group per (dataset, ipc), one bar per (method, mode), FULL
+    included; whiskers +- one std."""
+    settings = list(dict.fromkeys(f"{d}\nIPC {i}" for d, i in zip(agg["dataset"], agg["ipc"]) if not pd.isna(i)))
+    variants = list(dict.fromkeys(zip(agg["method"], agg["mode"])))
+    fig = Figure(figsize=(1.2 + 0.35 * len(variants) * max(1, len(settings)), 5.5), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    width = 0.8 / len(variants)
+    for k, (method, mode) in enumerate(variants):
+        rows = agg[(agg["method"] == method) & (agg["mode"] == mode)]
+        for s, setting in enumerate(settings):
+            dataset, ipc = setting.split("\nIPC ")
+            match = rows[(rows["dataset"] == dataset) & ((rows["ipc"].astype("Float64") == float(ipc)).fillna(True))]
+            if match.empty:
+                continue
+            for ax, key in zip(axes, (metric, "acc")):
+                ax.bar(s + (k - (len(variants) - 1) / 2) * width, match[key].iloc[0], width,
+                       yerr=match[f"{key}_std"].iloc[0], color=MODE_COLOURS.get(mode, "gray"),
+                       hatch="//" if method == "dc" else None, edgecolor="white",
+                       label=("FULL" if method == "full" else f"{method.upper()} {mode}") if s == 0 else None)
+    for ax, key in zip(axes, (metric, "acc")):
+        ax.set_ylabel(METRIC_LABELS.get(key, key))
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].set_xticks(range(len(settings)), settings)
+    axes[0].legend(fontsize=8, ncol=min(4, len(variants)))
+    return fig

@@ -8,7 +8,7 @@ from .config import FULL
 from .data import load
 from .distill import SynSet, distill
 from .evaluate import evaluate
-from .store import DEFAULT_ROOT, RunDir
+from .store import RunDir
 
 
 def load_data(config: dict):
@@ -18,7 +18,7 @@ def load_data(config: dict):
                 group_noise=options["group_noise"], known_groups=options["known_groups"], seed=config["seed"])
 
 
-def run_one(config: dict, root: str | Path = DEFAULT_ROOT, progress: bool = True) -> dict:
+def run_one(config: dict, root: str | Path | None = None, progress: bool = True) -> dict:
     """Metrics of the run ``config`` describes: read back when stored, else computed and stored.
 
     A pure function of ``config`` (and the data on disk); an interrupted run resumes from its checkpoint.

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
+import yaml
 
-DEFAULT_ROOT = Path("outputs")
+from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
+from .paths import repo_root
+
+
+def default_root() -> Path:
+    """Where results go: $COBRA_LAB_OUTPUTS, else <repo>/outputs (the same folder from any cwd)."""
+    return Path(os.environ.get("COBRA_LAB_OUTPUTS") or repo_root() / "outputs")
 
 
 def run_id(config: dict) -> str:
@@ -24,9 +31,18 @@ def run_id(config: dict) -> str:
 class RunDir:
     """The folder of one run: config.yaml, metrics.json, timing.json, synset.pt, checkpoint.pt, log.txt."""
 
-    def __init__(self, config: dict, root: str | Path = DEFAULT_ROOT) -> None:
+    def __init__(self, config: dict, root: str | Path | None = None) -> None:
         self.config = config
-        self.path = Path(root) / "runs" / run_id(config)
+        self.path = Path(root or default_root()) / "runs" / run_id(config)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunDir":
+        """The run stored in folder ``path`` (its config read from config.yaml)."""
+        path = Path(path)
+        run = cls(yaml.safe_load((path / "config.yaml").read_text()), path.parent.parent)
+        if run.path != path:
+            raise ValueError(f"{path} holds the config of another run ({run.path.name})")
+        return run
 
     @property
     def metrics_file(self) -> Path:

@@ -31,6 +31,16 @@ def make_tiny_mnist(root: Path, folder: str = "MNIST", seed: int = 0) -> Path:
     return raw
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_outputs(tmp_path_factory: pytest.TempPathFactory):
+    """Results a test stores without naming a folder go to a temporary one, never to the repo's outputs/."""
+    patch = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("outputs")
+    patch.setenv("COBRA_LAB_OUTPUTS", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture
 def mnist_writer():
     """``make_tiny_mnist`` for tests that lay out their own MNIST-style folders."""

@@ -1,19 +1,36 @@
-"""Notebooks: committed clean (no outputs, one parameters cell), and each runs under papermill's smoke profile."""
+"""Notebooks: committed clean (no outputs, one parameters cell matching params/<name>.yaml), and each runs under
+papermill with the smoke profile, writing its tables (CSV) and figures (PNG)."""
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
+import yaml
 
 from cobra_lab.paths import repo_root
 
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
+# Smaller grids for the suite's time budget: the same code paths, fewer settings (the defaults also run under
+# the smoke profile, only slower).
+SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": False},
+                   "03_semantic_gap": {"gammas": [1, 4], "full": False},
+                   "04_label_noise": {"rhos": [0.2]}, "05_partial_labels": {"etas": [0.5]}, "06_tsne": {"points": 300}}
+WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
+                 "05_partial_labels", "06_tsne"}
+
+
+def parameters(path: Path) -> dict:
+    """The names and default values of a notebook's parameters cell."""
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
 
 
 def test_there_are_notebooks() -> None:
-    assert NOTEBOOKS, "no notebook under notebooks/"
+    assert len(NOTEBOOKS) >= 8, "expected notebooks 00 to 07 under notebooks/"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -25,15 +42,36 @@ def test_committed_clean(path: Path) -> None:
     tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1, "expected exactly one cell tagged 'parameters'"
     assert notebook.metadata.kernelspec.name == "cobra-lab"
+    assert "Quick-profile run time" in notebook.cells[0].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_with_smoke_profile(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COBRA_LAB_DATA", str(tmp_path / "data"))  # the kernel inherits it: repo data/ untouched
+def test_parameter_file_matches(path: Path) -> None:
+    """params/<name>.yaml holds exactly the notebook's parameters, with the same defaults."""
+    stored = yaml.safe_load((repo_root() / "params" / f"{path.stem}.yaml").read_text())
+    assert stored == parameters(path)
+
+
+@pytest.fixture(scope="module")
+def notebook_env(tmp_path_factory: pytest.TempPathFactory, session_data_root: Path):
+    """One data cache and one store shared by the notebook runs (the kernels inherit the environment)."""
+    store = tmp_path_factory.mktemp("notebook_store")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COBRA_LAB_DATA", str(session_data_root))
+    patch.setenv("COBRA_LAB_OUTPUTS", str(store))
+    yield store
+    patch.undo()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_with_smoke_profile(path: Path, tmp_path: Path, notebook_env: Path) -> None:
     out_dir = tmp_path / "out"
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={"profile": "smoke",
-                               "out_dir": str(out_dir)}, kernel_name="python3", cwd=str(repo_root()),
-                               progress_bar=False)
+    parameters = {"profile": "smoke", "out_dir": str(out_dir), **SMOKE_OVERRIDES.get(path.stem, {})}
+    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters=parameters, kernel_name="python3",
+                               cwd=str(repo_root()), progress_bar=False)
     figures = sorted(out_dir.glob("*.png"))
     assert figures, f"{path.name} saved no PNG under out_dir"
     assert all(figure.stat().st_size > 0 for figure in figures)
+    if path.stem in WRITES_TABLES:
+        tables = sorted(out_dir.glob("*.csv"))
+        assert tables and all(len(t.read_text().splitlines()) > 1 for t in tables), "no table with rows written"

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from cobra_lab.cli import main
-from cobra_lab.config import resolve
+from cobra_lab.config import load_profile, resolve
 from cobra_lab.distill import distill
 from cobra_lab.runner import load_data, run_one
 
@@ -29,7 +29,8 @@ def test_same_command_twice_reads_the_store(tmp_path, capsys):
     assert (tmp_path / "runs" / first["run_id"] / "metrics.json").read_bytes() == stored
     for key in ("acc", "acc_std", "eod_max", "eod_max_std", "eod_mean", "eod_mean_std", "runs", "seconds"):
         assert key in second
-    assert second["acc"] == first["acc"] and second["runs"] == 2
+    runs = load_profile("smoke")["methods"]["dm"]["eval"]["runs"]
+    assert second["acc"] == first["acc"] and second["runs"] == first["runs"] == runs
 
 
 def test_fresh_stores_give_identical_metrics(tmp_path):

@@ -38,8 +38,10 @@ class Benchmark:
     def num_groups(self) -> int:
         return len(self.group_names)
 
-    def build(self, source: Source, skew: float | None, gap: int, seed: int) -> dict[str, torch.Tensor]:
-        """The uint8 splits with their classes and true groups (keys PIXEL_KEYS), ready to cache.
+    def build(self, source: Source, skew: float | None, gap: int, seed: int, with_test: bool = True
+              ) -> dict[str, torch.Tensor]:
+        """The uint8 splits with their classes and true groups (keys PIXEL_KEYS; train only without
+        ``with_test``: the same train pixels, faster), ready to cache.
 
         GAP corrupts every minority image (group != its class's majority group) in train and test alike:
         the corruption is part of what the group looks like, not a property of one split."""
@@ -56,7 +58,7 @@ class Benchmark:
             test_a = bias.balanced_groups(test_y, len(self.class_names), self.num_groups, gen)  # [M]
         out = {"train_y": source.train_y, "train_a": train_a, "test_y": test_y, "test_a": test_a}
         gap_gen = generator(seed, "gap")
-        for split, x in (("train", source.train_x), ("test", test_x)):
+        for split, x in (("train", source.train_x), ("test", test_x))[:2 if with_test else 1]:
             y, a = out[f"{split}_y"], out[f"{split}_a"]
             pixels = bias.render_in_chunks(self.render, x, a)  # [N, 3, H, W] uint8
             minority = bias.minority_mask(y, a, majority)  # [N] bool

@@ -52,13 +52,17 @@ def impute_groups(x: torch.Tensor, groups: torch.Tensor, known: torch.Tensor, nu
     return out
 
 
+def known_count(n: int, known_groups: float) -> int:
+    """How many of ``n`` train group labels stay known at fraction ``known_groups`` (at least one)."""
+    return max(1, math.floor(known_groups * n + 0.5))
+
+
 def observe_groups(x: torch.Tensor, a: torch.Tensor, num_groups: int, group_noise: float, known_groups: float,
                    seed: int) -> torch.Tensor:
     """The train groups the distiller sees: a seeded fraction ``known_groups`` kept (noisy at rate
     ``group_noise``), the rest imputed by K-means on ``x``; at least one label is always kept."""
     known = torch.zeros(len(a), dtype=torch.bool)  # [N]
-    n_known = max(1, math.floor(known_groups * len(a) + 0.5))
-    known[torch.randperm(len(a), generator=generator(seed, "known-groups"))[:n_known]] = True
+    known[torch.randperm(len(a), generator=generator(seed, "known-groups"))[:known_count(len(a), known_groups)]] = True
     observed = a.clone()
     observed[known] = add_group_noise(a[known], num_groups, group_noise, generator(seed, "group-noise"))
     if known.all():

@@ -96,3 +96,15 @@ def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: fl
                        test=_split(pixels, "test", pixels["test_a"].clone(), bench, params["semantic_gap"]),
                        class_names=list(bench.class_names), group_names=list(bench.group_names),
                        mean=bench.mean, std=bench.std, params=params)
+
+
+def load_train(name: str, *, skew: float | None = None, gap: int = 0, seed: int = 0,
+               root: str | os.PathLike | None = None, source=None) -> Split:
+    """Only the train split of ``name`` at (skew, gap), uncached: the same images as ``load`` gives, built
+    faster, for live views that visit many settings. Pass ``source`` (a loaded base set) to skip reading it."""
+    bench = BENCHMARKS.build(name)
+    params = resolve_params(name, bench, skew=skew, gap=gap, semantic_gap=0.0, group_noise=0.0, known_groups=1.0,
+                            seed=seed)
+    source = source or load_source(bench.source, root, params["seed"])
+    pixels = bench.build(source, params["skew"], params["gap"], params["seed"], with_test=False)
+    return _split(pixels, "train", pixels["train_a"].clone(), bench, 0.0)

@@ -1,0 +1,52 @@
+"""The paper's studies: what grid of runs each notebook needs, from that notebook's parameters."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import yaml
+
+from ..config import params_dir
+from ..errors import UserError
+from .grids import STUDIES
+
+
+def notebook_params(name: str) -> dict:
+    """The parameters of notebook ``name`` as stored in params/<name>.yaml (also usable with ``papermill -f``)."""
+    path = params_dir() / f"{name}.yaml"
+    if not path.exists():
+        raise UserError(f"no parameter file {path}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def study_grids(name: str, params: dict) -> list[dict]:
+    """The grids study ``name`` runs for ``params`` (keys it does not take, such as out_dir, are ignored)."""
+    build = STUDIES.get(name)
+    taken = inspect.signature(build).parameters
+    return build(**{key: value for key, value in params.items() if key in taken})
+
+
+def grids_from_file(path: str | Path, overrides: dict | None = None) -> list[dict]:
+    """The grids of a sweep file: a study's parameter file (params/<notebook>.yaml), or a file with ``grid:``;
+    ``overrides`` replace top-level entries of the file (an unknown one is a UserError)."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"no such sweep file: {path}")
+    try:
+        content = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise UserError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(content, dict):
+        raise UserError(f"{path} must hold a mapping")
+    for key, value in (overrides or {}).items():
+        if key not in content:
+            raise UserError(f"{path.name} has no entry {key!r}; it has: {', '.join(content)}")
+        content[key] = value
+    if "grid" in content:
+        return content["grid"] if isinstance(content["grid"], list) else [content["grid"]]
+    if path.stem in STUDIES:
+        return study_grids(path.stem, content)
+    raise UserError(f"{path}: expected a 'grid:' entry or a study's parameter file ({', '.join(STUDIES.names())})")
+
+
+__all__ = ["STUDIES", "grids_from_file", "notebook_params", "study_grids"]

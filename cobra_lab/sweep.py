@@ -1,0 +1,181 @@
+"""Grids of runs: expand a grid into resolved configs, run each with ``run_one`` (skipping stored ones) in
+worker processes, and return one tidy row per run; a failed cell is recorded and the others go on.
+
+A grid is a dict (or a list of dicts, whose union is taken)::
+
+    profile: quick             # one profile for the whole grid
+    datasets: [cfmnist_bg]
+    methods: [dm]              # dm, dc (and full for the undistilled baseline)
+    modes: [vanilla, cobra]
+    ipc: [10]
+    seeds: [0]
+    runs: null                 # evaluation nets; null: the profile's
+    preset: null
+    data: {skew: [0.7, 0.9], gap: 0}       # each a value or a list; the product is taken
+    set: {distill.iterations: [100, 300]}  # any resolved config key; the product is taken
+    full: true                 # add the FULL baseline for every dataset, data setting and seed
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .config import FULL, get_dotted, resolve
+from .errors import UserError, check_int
+from .runner import run_one
+from .store import RunDir, default_root, run_id
+
+GRID_KEYS = {"profile", "datasets", "methods", "modes", "ipc", "seeds", "runs", "preset", "data", "set", "full"}
+DATA_KEYS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
+METRIC_KEYS = ("acc", "acc_std", "eod_mean", "eod_mean_std", "eod_max", "eod_max_std", "fpr_gap_mean",
+               "fpr_gap_max", "runs", "distill_seconds", "eval_seconds", "seconds")
+AGGREGATED = ("acc", "eod_mean", "eod_max")
+
+
+def _as_list(value: object) -> list:
+    """``value`` as a list (a scalar becomes a one-element list)."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _product(options: dict) -> list[dict]:
+    """Every combination of a dict of value-or-list entries, as a list of plain dicts."""
+    keys = list(options)
+    return [dict(zip(keys, values)) for values in itertools.product(*(_as_list(options[k]) for k in keys))]
+
+
+def expand(grid: dict | list[dict]) -> list[dict]:
+    """The resolved configs of a grid (or of a list of grids), in order, without duplicates."""
+    configs: dict[str, dict] = {}
+    for part in _as_list(grid):
+        if not isinstance(part, dict):
+            raise UserError(f"a grid is a mapping of {sorted(GRID_KEYS)}, got {part!r}")
+        unknown = set(part) - GRID_KEYS
+        if unknown:
+            raise UserError(f"unknown grid key {sorted(unknown)[0]!r}; known: {', '.join(sorted(GRID_KEYS))}")
+        unknown = set(part.get("data") or {}) - set(DATA_KEYS)
+        if unknown:
+            raise UserError(f"unknown data key {sorted(unknown)[0]!r}; known: {', '.join(DATA_KEYS)}")
+        methods = _as_list(part.get("methods", ["dm"]))
+        common = {"profile": part.get("profile", "quick"), "runs": part.get("runs"), "preset": part.get("preset")}
+        for dataset, seed, data, overrides in itertools.product(
+                _as_list(part.get("datasets", ["cdigits_bg"])), _as_list(part.get("seeds", [0])),
+                _product(part.get("data") or {}), _product(part.get("set") or {})):
+            cells = [(method, mode, ipc) for method in methods if method != FULL
+                     for mode in _as_list(part.get("modes", ["vanilla"])) for ipc in _as_list(part.get("ipc", [10]))]
+            if part.get("full") or FULL in methods:
+                cells.append((FULL, None, None))
+            for method, mode, ipc in cells:
+                preset = common["preset"] if method != FULL else None
+                config = resolve(dataset, method, mode, ipc, profile=common["profile"], seed=seed,
+                                 runs=common["runs"] if method != FULL else None, preset=preset, data=data,
+                                 overrides=overrides if method != FULL else _eval_only(overrides))
+                configs.setdefault(run_id(config), config)
+    return list(configs.values())
+
+
+def _eval_only(overrides: dict) -> dict:
+    """The overrides that also apply to a FULL run (it has no distill section)."""
+    return {key: value for key, value in overrides.items() if not key.startswith("distill.")}
+
+
+def describe(config: dict) -> dict:
+    """The columns that identify a run in a table: what was run, on which data, with which overrides."""
+    row = {"dataset": config["dataset"], "method": config["method"], "mode": config["mode"] or FULL,
+           "ipc": config["ipc"], "seed": config["seed"], "profile": config["profile"], "preset": config["preset"]}
+    row.update({key: config["data"][key] for key in DATA_KEYS})
+    return row
+
+
+def _run_cell(config: dict, root: str) -> dict:
+    """One grid cell in a worker: the metrics, or the error that stopped it."""
+    try:
+        return {**run_one(config, root, progress=False), "status": "done", "error": None}
+    except Exception as error:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
+        return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+
+
+def _init_worker(threads: int) -> None:
+    """Share the CPU cores between worker processes."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def knobs(grid: dict | list[dict]) -> list[str]:
+    """The dotted config keys a grid varies or sets (its ``set`` entries), in order of appearance."""
+    return list(dict.fromkeys(key for part in _as_list(grid) for key in (part.get("set") or {})))
+
+
+def _row(config: dict, result: dict, knob_keys: list[str]) -> dict:
+    """One tidy row: the run's identity (with the grid's knobs), then its metrics."""
+    row = describe(config)
+    row.update({key: get_dotted(config, key) for key in knob_keys})
+    row.update({key: result.get(key) for key in METRIC_KEYS})
+    row.update(status=result["status"], error=result["error"], cached=result.get("cached", False),
+               run_dir=result.get("run_dir"))
+    return row
+
+
+def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None,
+             progress: bool = True) -> pd.DataFrame:
+    """Run every cell of ``grid`` (stored runs are read back), ``workers`` processes at a time; one row per run."""
+    workers = check_int("workers", workers, 1)
+    root = Path(root or default_root())
+    configs = expand(grid)
+    results: dict[int, dict] = {}
+    todo = []
+    for index, config in enumerate(configs):
+        if RunDir(config, root).finished():
+            results[index] = {**run_one(config, root, progress=False), "status": "done", "error": None}
+        else:
+            todo.append(index)
+    bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)
+    try:
+        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root)):
+            results[index] = result
+            bar.set_postfix_str(f"{run_id(configs[index])[:48]}: {result['status']}")
+            bar.update()
+    finally:
+        bar.close()
+    knob_keys = knobs(grid)
+    table = pd.DataFrame([_row(config, results[index], knob_keys) for index, config in enumerate(configs)])
+    return table.astype({"ipc": "Int64"})
+
+
+def _execute(configs: list[dict], indices: list[int], workers: int, root: str) -> Iterable[tuple[int, dict]]:
+    """Yield (index, result) as cells finish: in this process for one worker, else in a spawn pool."""
+    if workers == 1 or len(configs) <= 1:
+        for index, config in zip(indices, configs):
+            yield index, _run_cell(config, root)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_cell, config, root): index for index, config in zip(indices, configs)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def aggregate(df: pd.DataFrame, keys: Iterable[str] = AGGREGATED) -> pd.DataFrame:
+    """Mean +- std over seeds of each finished setting (one seed: the std over its evaluation nets)."""
+    done = df[df["status"] == "done"]
+    by = [column for column in df.columns
+          if column not in {"seed", "status", "error", "cached", "run_dir", *METRIC_KEYS}]
+    rows = []
+    for identity, group in done.groupby(by, dropna=False, sort=False):
+        row = dict(zip(by, identity))
+        row["seeds"] = len(group)
+        for key in keys:
+            values = group[key].astype(float).tolist()
+            row[key] = statistics.fmean(values)
+            row[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else float(group[f"{key}_std"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*by, "seeds", *itertools.chain.from_iterable((k, f"{k}_std") for k in keys)])

@@ -1,0 +1,133 @@
+"""Paper-style result tables: "EOD (Acc)" cells per (method, mode), the best mode in bold, the paper beside."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from .config import FULL
+from .io import atomic_write_bytes
+
+METHOD_ORDER = ("dc", "dm", FULL)
+MODE_ORDER = ("vanilla", "fairdd", "cobra", FULL)
+PaperLookup = Callable[[tuple, str, str], "tuple[float, float] | None"]
+
+
+def cell_text(eod: float, acc: float) -> str:
+    """One cell as the paper prints it: EOD with accuracy in parentheses."""
+    return f"{eod:.2f} ({acc:.1f})"
+
+
+def _order(values: Sequence[str], order: Sequence[str]) -> list[str]:
+    """``values`` sorted by their place in ``order`` (unknown ones last, alphabetically)."""
+    return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def _key(row: pd.Series, rows: Sequence[str]) -> tuple:
+    """The row key of an aggregated result: a plain tuple, None where a value is missing (FULL has no ipc)."""
+    return tuple(None if pd.isna(row[k]) else (int(row[k]) if k == "ipc" else row[k]) for k in rows)
+
+
+def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | None = None,
+                  metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A table of "EOD (Acc)" strings: one row per value of ``rows``, one column per (method, mode) and FULL.
+
+    EOD is ``metric``: ``eod_max`` is the paper's definition (Eq. 3: the sup over classes and group pairs).
+
+    FULL results fill every row that differs only by ``ipc``. With ``paper`` (key, method, mode) -> (eod, acc)
+    a second column "paper" stands beside each of ours. Also returns a same-shaped bool frame marking, per
+    row and method, the mode with the lowest EOD (ours).
+    """
+    columns = [(method, mode) for method in _order(agg["method"], METHOD_ORDER)
+               for mode in _order(agg.loc[agg["method"] == method, "mode"], MODE_ORDER)]
+    distilled = agg[agg["method"] != FULL]
+    keys = list(dict.fromkeys(_key(row, rows) for _, row in distilled.iterrows())) or \
+        list(dict.fromkeys(_key(row, rows) for _, row in agg.iterrows()))
+    values: dict[tuple, dict[tuple, tuple[float, float]]] = {key: {} for key in keys}
+    for _, row in agg.iterrows():
+        key = _key(row, rows)
+        for target in keys:
+            if target == key or (row["method"] == FULL and _same_but_ipc(target, key, rows)):
+                values[target][(row["method"], row["mode"])] = (row[metric], row["acc"])
+    sources = ("ours", "paper") if paper else ("ours",)
+    index = pd.MultiIndex.from_tuples(keys, names=list(rows))
+    header = pd.MultiIndex.from_tuples([(m, "" if m == FULL else mode, s) for m, mode in columns for s in sources],
+                                       names=["method", "mode", "source"])
+    table = pd.DataFrame("", index=index, columns=header)
+    bold = pd.DataFrame(False, index=index, columns=header)
+    for key in keys:
+        for method, mode in columns:
+            column = (method, "" if method == FULL else mode)
+            if (method, mode) in values[key]:
+                table.loc[key, (*column, "ours")] = cell_text(*values[key][(method, mode)])
+            if paper:
+                reported = paper(key, method, mode)
+                table.loc[key, (*column, "paper")] = f"{reported[0]:.2f} ({reported[1]:g})" if reported else ""
+        for method in {m for m, _ in columns if m != FULL}:
+            eods = {mode: values[key][(m, mode)][0] for m, mode in columns if m == method and (m, mode) in values[key]}
+            if len(eods) > 1:
+                best = min(eods, key=eods.get)
+                bold.loc[key, (method, best, "ours")] = True
+    return table, bold
+
+
+def _same_but_ipc(target: tuple, key: tuple, rows: Sequence[str]) -> bool:
+    """Whether two row keys agree on every column but ``ipc`` (a FULL run has none)."""
+    return all(a == b for a, b, name in zip(target, key, rows) if name != "ipc")
+
+
+def styled(table: pd.DataFrame, bold: pd.DataFrame, caption: str = "") -> Styler:
+    """The table for display, the marked cells in bold."""
+    style = table.style.apply(lambda _: bold.map(lambda b: "font-weight: bold" if b else ""), axis=None)
+    return style.set_caption(caption) if caption else style
+
+
+def fmt_number(value: float) -> str:
+    """A knob value for a row label: 0.9, 2, 0.15 (no trailing zeros)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:g}"
+
+
+def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
+    """One sentence reading a results table: each variant's mean EOD and accuracy over the settings shown, and
+    how often each mode had the lowest EOD of its method."""
+    distilled = agg[agg["method"] != FULL]
+    parts = []
+    for (method, mode), group in distilled.groupby(["method", "mode"], sort=False):
+        parts.append(f"{method.upper()} {mode} {group[metric].mean():.1f} ({group['acc'].mean():.1f} %)")
+    full = agg[agg["method"] == FULL]
+    if len(full):
+        parts.append(f"FULL {full[metric].mean():.1f} ({full['acc'].mean():.1f} %)")
+    settings = [column for column in distilled.columns if column not in ("mode",) and not column.endswith("_std")
+                and column not in ("acc", "eod_max", "eod_mean", "seeds")]
+    wins: dict[str, int] = {}
+    contests = 0
+    for _, group in distilled.groupby(settings, dropna=False, sort=False):
+        if len(group) > 1:
+            contests += 1
+            best = group.loc[group[metric].idxmin(), "mode"]
+            wins[best] = wins.get(best, 0) + 1
+    sentence = f"Mean {METRIC_NAMES.get(metric, metric)} (accuracy) over the settings: " + "; ".join(parts) + "."
+    if contests:
+        sentence += " Lowest EOD per setting: " + ", ".join(f"{mode} {count}/{contests}" for mode, count in
+                                                           sorted(wins.items(), key=lambda kv: -kv[1])) + "."
+    return sentence
+
+
+METRIC_NAMES = {"eod_max": "EOD (max over classes)", "eod_mean": "EOD (mean over classes)"}
+
+
+def select(agg: pd.DataFrame, **fixed: float) -> pd.DataFrame:
+    """The rows of ``agg`` whose columns equal the given values (numbers compared with a tolerance)."""
+    keep = pd.Series(True, index=agg.index)
+    for column, value in fixed.items():
+        keep &= (agg[column].astype(float) - float(value)).abs() < 1e-9
+    return agg[keep]
+
+
+def save_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``table`` (index included when it is named) to ``path`` atomically."""
+    keep_index = any(name is not None for name in table.index.names)
+    return atomic_write_bytes(Path(path), table.to_csv(index=keep_index).encode())

@@ -1,0 +1,41 @@
+"""Every study's parameter file expands into valid grids of the runs its notebook shows."""
+from __future__ import annotations
+
+import pytest
+
+from cobra_lab.errors import UserError
+from cobra_lab.paths import repo_root
+from cobra_lab.studies import STUDIES, grids_from_file, notebook_params, study_grids
+from cobra_lab.sweep import expand
+
+
+@pytest.mark.parametrize("name", STUDIES.names())
+def test_parameter_file_expands(name: str) -> None:
+    configs = expand(grids_from_file(repo_root() / "params" / f"{name}.yaml"))
+    assert configs and all(c["profile"] == notebook_params(name)["profile"] for c in configs)
+
+
+def test_skew_gap_grid_is_two_sweeps_sharing_a_point() -> None:
+    params = {**notebook_params("02_skew_gap"), "skews": [0.6, 0.9], "gaps": [0, 3], "modes": ["cobra"]}
+    configs = expand(study_grids("02_skew_gap", params))
+    settings = {(c["data"]["skew"], c["data"]["gap"]) for c in configs if c["method"] == "dm"}
+    assert settings == {(0.6, 0), (0.9, 0), (0.9, 3)}
+    assert sum(c["method"] == "full" for c in configs) == 3
+
+
+def test_label_studies_run_vanilla_clean_only() -> None:
+    configs = expand(study_grids("05_partial_labels", notebook_params("05_partial_labels")))
+    vanilla = [c for c in configs if c["mode"] == "vanilla"]
+    assert [c["data"]["known_groups"] for c in vanilla] == [1.0]
+    assert sorted(c["data"]["known_groups"] for c in configs if c["mode"] == "cobra") == \
+        [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_unknown_study_file(tmp_path) -> None:
+    path = tmp_path / "mystery.yaml"
+    path.write_text("profile: smoke\n")
+    with pytest.raises(UserError, match="expected a 'grid:' entry"):
+        grids_from_file(path)
+    path.write_text("profile: [smoke\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        grids_from_file(path)

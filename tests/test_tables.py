@@ -1,0 +1,73 @@
+"""Paper-style tables, the paper's values, and the reading sentence."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from cobra_lab import paper
+from cobra_lab.tables import cell_text, results_table, select, summary_sentence
+
+
+def agg_rows(rows: list[tuple]) -> pd.DataFrame:
+    """An aggregated frame from (dataset, method, mode, ipc, eod_max, acc) tuples."""
+    frame = pd.DataFrame(rows, columns=["dataset", "method", "mode", "ipc", "eod_max", "acc"])
+    frame["ipc"] = frame["ipc"].astype("Int64")
+    for key in ("eod_max", "acc"):
+        frame[f"{key}_std"] = 0.5
+    frame["eod_mean"], frame["eod_mean_std"], frame["seeds"] = frame["eod_max"] / 2, 0.1, 1
+    return frame
+
+
+AGG = agg_rows([("cfmnist_bg", "dm", "vanilla", 10, 100.0, 28.0), ("cfmnist_bg", "dm", "fairdd", 10, 67.3, 70.7),
+                ("cfmnist_bg", "dm", "cobra", 10, 66.3, 71.8), ("cfmnist_bg", "full", "full", None, 95.0, 69.5),
+                ("cfmnist_bg", "dm", "vanilla", 50, 90.0, 40.0), ("cfmnist_bg", "dm", "cobra", 50, 95.0, 75.0)])
+
+
+def test_results_table_layout_bold_full_and_paper() -> None:
+    table, bold = results_table(AGG, rows=["dataset", "ipc"], paper=paper.table1_lookup)
+    assert list(table.index) == [("cfmnist_bg", 10), ("cfmnist_bg", 50)]
+    assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")] == "66.30 (71.8)"
+    assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "paper")] == "33.80 (70.6)"  # Table 1, C-FMNIST (BG)
+    assert table.loc[("cfmnist_bg", 50), ("full", "", "ours")] == "95.00 (69.5)"  # FULL fills every IPC row
+    assert table.loc[("cfmnist_bg", 50), ("full", "", "paper")] == "90.60 (77.84)"
+    assert table.loc[("cfmnist_bg", 50), ("dm", "fairdd", "ours")] == ""  # not run at IPC 50
+    assert bold.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")]
+    assert bold.loc[("cfmnist_bg", 50), ("dm", "vanilla", "ours")]  # lowest EOD wins, whoever it is
+    assert bold.values.sum() == 2
+
+
+def test_metric_choice_and_cell_text() -> None:
+    table, _ = results_table(AGG, rows=["dataset", "ipc"], metric="eod_mean")
+    assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")] == cell_text(33.15, 71.8)
+    assert "paper" not in table.columns.get_level_values("source")
+
+
+def test_paper_lookups_match_the_paper_text() -> None:
+    assert paper.table1("cmnist_bg", 50, "dm", "cobra") == (7.46, 96.8)
+    assert paper.table1("cfmnist_bg", 10, "idc", "cobra") is None
+    assert paper.table2("skew", 0.75, "dm", "vanilla") == (54.59, 44.3)
+    assert paper.table2("gap", 3, "full", "full") == (54.85, 65.9)
+    assert paper.table2_lookup("skew", "cfmnist_bg", 50)((0.75,), "dm", "vanilla") is None  # other dataset
+    table16 = paper.label_table_lookup("table16", 10, clean=1.0)
+    assert table16(("cfmnist_bg", 0.1), "dm", "cobra") == (73.5, 67.91)
+    assert table16(("cfmnist_bg", 1.0), "dm", "vanilla") == (100.0, 22.05)
+    assert table16(("cfmnist_bg", 0.1), "dm", "vanilla") is None
+    assert paper.table19_lookup("cifar10s", 10)((3,), "dm", "cobra") == (26.1, 42.8)
+    assert paper.table19_lookup("cifar10s", 10)((3,), "full", "full") == (52.2, 72.4)
+
+
+def test_select_and_summary_sentence() -> None:
+    assert len(select(AGG, ipc=50)) == 2
+    assert "full" not in set(select(AGG, ipc=10)["mode"])  # FULL has no IPC
+    sentence = summary_sentence(AGG.drop(index=[4, 5]))
+    assert "DM vanilla 100.0 (28.0 %)" in sentence and "FULL 95.0" in sentence
+    assert "cobra 1/1" in sentence
+    assert math.isclose(select(AGG, eod_max=66.3)["acc"].iloc[0], 71.8)
+
+
+@pytest.mark.parametrize("knob", ["skew", "gap"])
+def test_table2_has_every_row(knob: str) -> None:
+    rows = paper.paper_values()["table2"][knob]
+    assert len(rows) == (6 if knob == "skew" else 5)

@@ -6,10 +6,13 @@ STAMP := $(VENV)/.cobra-lab-installed
 
 .PHONY: setup demo test lab clean-outputs
 
-# The kernel is (re)registered on every call: a user-level kernel is shared by every checkout, so another
-# checkout's set-up (a CI clone, say) may have pointed it at its own .venv since this one was installed.
+# The `cobra-lab` kernel lives in this checkout's .venv (--sys-prefix), so other checkouts (a CI clone, say)
+# cannot repoint it. Jupyter looks in the user folder first: a user-level cobra-lab kernel left by an earlier
+# set-up (it runs some checkout's .venv python) is removed so that it cannot shadow this one.
+USER_KERNEL := $(HOME)/.local/share/jupyter/kernels/cobra-lab
 setup: $(STAMP)
-	$(PY) -m ipykernel install --user --name cobra-lab --display-name "cobra-lab" >/dev/null
+	@if grep -qs '/.venv/bin/python' $(USER_KERNEL)/kernel.json; then rm -r $(USER_KERNEL); fi
+	$(PY) -m ipykernel install --sys-prefix --name cobra-lab --display-name "cobra-lab" >/dev/null
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import yaml
 
+from .barycenter import DISCREPANCIES
 from .errors import UserError, check_choice, check_int
 from .paths import repo_root
 
 PARAMS_DIR = repo_root() / "params"
 FULL = "full"
+# Options added after runs were first stored. ``resolve`` fills in these defaults where a profile or preset
+# does not set them; at these values they reproduce the earlier behaviour, so run ids leave them out and the
+# runs stored before an option existed are still found.
+LATER_OPTIONS = {"distill.discrepancy": "sq", "eval.arch": None}
 
 
 def params_dir() -> Path:
@@ -68,6 +73,16 @@ def get_dotted(config: dict, dotted: str) -> object:
     return node
 
 
+def identity(config: dict) -> dict:
+    """What a run id hashes: the config without the later options that sit at their defaults."""
+    kept = copy.deepcopy(config)
+    for dotted, default in LATER_OPTIONS.items():
+        section, key = dotted.split(".")
+        if kept.get(section, {}).get(key, object()) == default:
+            del kept[section][key]
+    return kept
+
+
 def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str = "quick", seed: int = 0,
             runs: int | None = None, preset: str | None = None, data: dict | None = None,
             overrides: dict | None = None) -> dict:
@@ -76,6 +91,7 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     from .data.benchmarks import BENCHMARKS
     from .data.loader import resolve_params
     from .methods import METHODS
+    from .nets import NETS
     from .modes import MODES
 
     check_choice("dataset", dataset, DATASETS)
@@ -102,15 +118,24 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
         "net": copy.deepcopy(base["net"]),
         **copy.deepcopy(section),
     }
+    for dotted, default in LATER_OPTIONS.items():
+        section, key = dotted.split(".")
+        if section in config:
+            config[section].setdefault(key, default)
     if runs is not None:
         config["eval"]["runs"] = check_int("runs", runs, 1)
     for dotted, value in (overrides or {}).items():
         set_dotted(config, dotted, value)
     check_int("eval.runs", config["eval"]["runs"], 1)
+    if config["eval"]["arch"] is not None:
+        check_choice("eval.arch", config["eval"]["arch"], NETS.names())
     check_int("eval.epochs", config["eval"]["epochs"], 1)
     if method != FULL:
         check_int("distill.iterations", config["distill"]["iterations"], 1)
         check_int("distill.real_per_class", config["distill"]["real_per_class"], 1)
+        discrepancy = check_choice("distill.discrepancy", config["distill"]["discrepancy"], DISCREPANCIES)
+        if discrepancy != "sq" and config["mode"] != "cobra":
+            raise UserError(f"distill.discrepancy={discrepancy} needs mode cobra (it shapes COBRA's barycenter)")
     return config
 
 

@@ -94,7 +94,7 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     device = resolve_device(config["device"])
     generator = torch.Generator().manual_seed(int(config["seed"]))
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
-    mode = MODES.build(config["mode"])
+    mode = MODES.build(config["mode"]).configured(settings)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
                           int(settings["real_per_class"]), mode.stratified)
     dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None

@@ -32,16 +32,17 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
 
     SGD (lr 0.01, momentum 0.9, weight decay 5e-4), batch 256, lr x0.1 at half time, DSA per image when
-    ``eval.dsa``.
+    ``eval.dsa``. The net is ``config['net']``, or ``eval.arch`` with its own defaults when that is set.
     """
     settings = config["eval"]
     device = resolve_device(config["device"])
-    net_options = {k: v for k, v in config["net"].items() if k != "arch"}
+    arch = settings.get("arch") or config["net"]["arch"]
+    net_options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
     dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
         if settings["dsa"] else None
     epochs = int(settings["epochs"])
     generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
-    net = nets.build(config["net"]["arch"], x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
+    net = nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
     train_epochs(net, x.to(device), y.to(device), epochs, lr=float(settings["lr"]), generator=generator,
                  batch=int(settings["batch"]), momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa)
     return net

@@ -8,10 +8,11 @@ A mode never knows which method it serves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
+from .barycenter import barycenter
 from .registry import Registry
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -35,6 +36,10 @@ class Mode:
         """The class target [C, D] that the synthetic statistic is pulled to."""
         raise NotImplementedError(f"mode {self.name!r} has no single class target")
 
+    def configured(self, distill: dict) -> "Mode":
+        """This mode with the options it takes from a config's ``distill`` section (none by default)."""
+        return self
+
     def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance) -> torch.Tensor:
         """Sum over classes of the distance between the synthetic statistic and the class target."""
         return distance(self.target(phi, counts), syn).sum()
@@ -47,11 +52,20 @@ class Vanilla(Mode):
         return torch.einsum("cg,cgd->cd", _weights(counts, uniform=False).to(phi.dtype), phi)  # [C, D]
 
 
+@dataclass(frozen=True)
 class Cobra(Mode):
-    """COBRA's squared-norm barycenter: the uniform mean of the statistics of the groups present."""
+    """COBRA's barycenter of the statistics of the groups present: under the squared norm (default) their
+    uniform mean, under another ``discrepancy`` (l1, l2, linf, cosine, huber) its L-BFGS minimiser."""
+
+    discrepancy: str = "sq"
 
     def target(self, phi: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("cg,cgd->cd", _weights(counts, uniform=True).to(phi.dtype), phi)  # [C, D]
+        if self.discrepancy == "sq":
+            return torch.einsum("cg,cgd->cd", _weights(counts, uniform=True).to(phi.dtype), phi)  # [C, D]
+        return barycenter(phi, counts > 0, self.discrepancy)  # [C, D]
+
+    def configured(self, distill: dict) -> "Mode":
+        return replace(self, discrepancy=distill.get("discrepancy", "sq"))
 
 
 class FairDD(Mode):

@@ -34,6 +34,7 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     else:
         if run.synset_file.exists():
             synset = SynSet.from_state(run.load_synset())
+            run.log(f"distilled set read from the store ({run.synset_dir.name})")
         else:
             run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
             synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from .config import identity
 from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
 from .paths import repo_root
 
@@ -17,23 +18,37 @@ def default_root() -> Path:
     return Path(os.environ.get("COBRA_LAB_OUTPUTS") or repo_root() / "outputs")
 
 
-def run_id(config: dict) -> str:
-    """A readable, unique id for a resolved config: what it is, then a hash of all of it."""
+def _readable_id(config: dict, hashed: dict) -> str:
+    """What a config is (dataset, method, mode, ipc, profile, seed), then a hash of ``hashed``."""
     parts = [config["dataset"], config["method"]]
     if config.get("mode"):
         parts.append(config["mode"])
     if config.get("ipc"):
         parts.append(f"ipc{config['ipc']}")
-    parts += [config["profile"], f"s{config['seed']}", config_hash(config)]
+    parts += [config["profile"], f"s{config['seed']}", config_hash(hashed)]
     return "-".join(str(part) for part in parts)
 
 
+def run_id(config: dict) -> str:
+    """A readable, unique id for a resolved config: what it is, then a hash of all of it."""
+    return _readable_id(config, identity(config))
+
+
+def synset_id(config: dict) -> str:
+    """The id of a config's distilled set: everything but the evaluation, so runs that differ only in how
+    they evaluate (another architecture, more nets) share one distillation."""
+    return _readable_id(config, {key: value for key, value in identity(config).items() if key != "eval"})
+
+
 class RunDir:
-    """The folder of one run: config.yaml, metrics.json, timing.json, synset.pt, checkpoint.pt, log.txt."""
+    """The folder of one run (config.yaml, metrics.json, timing.json, log.txt) and of its distilled set
+    (<root>/synsets/<synset id>/: synset.pt, checkpoint.pt), which runs differing only in evaluation share."""
 
     def __init__(self, config: dict, root: str | Path | None = None) -> None:
         self.config = config
-        self.path = Path(root or default_root()) / "runs" / run_id(config)
+        root = Path(root or default_root())
+        self.path = root / "runs" / run_id(config)
+        self.synset_dir = root / "synsets" / synset_id(config)
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
@@ -50,11 +65,11 @@ class RunDir:
 
     @property
     def synset_file(self) -> Path:
-        return self.path / "synset.pt"
+        return self.synset_dir / "synset.pt"
 
     @property
     def checkpoint_file(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.synset_dir / "checkpoint.pt"
 
     def finished(self) -> bool:
         """Whether metrics.json exists (it is written last, atomically)."""

@@ -40,9 +40,19 @@ def test_fresh_stores_give_identical_metrics(tmp_path):
     assert (tmp_path / "a" / "runs" / first["run_id"] / "metrics.json").read_bytes() == \
         (tmp_path / "b" / "runs" / second["run_id"] / "metrics.json").read_bytes()
     folder = tmp_path / "a" / "runs" / first["run_id"]
-    assert {p.name for p in folder.iterdir()} >= {"config.yaml", "metrics.json", "synset.pt", "log.txt",
-                                                   "timing.json"}
-    assert not (folder / "checkpoint.pt").exists()
+    assert {p.name for p in folder.iterdir()} >= {"config.yaml", "metrics.json", "log.txt", "timing.json"}
+    synsets = list((tmp_path / "a" / "synsets").iterdir())
+    assert len(synsets) == 1 and {p.name for p in synsets[0].iterdir()} == {"synset.pt"}  # checkpoint dropped
+
+
+def test_runs_differing_only_in_evaluation_share_the_distilled_set(tmp_path):
+    config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
+    other = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={"eval.runs": 2})
+    first = run_one(config, root=tmp_path, progress=False)
+    second = run_one(other, root=tmp_path, progress=False)
+    assert first["run_id"] != second["run_id"] and second["distill_seconds"] == first["distill_seconds"]
+    assert len(list((tmp_path / "synsets").iterdir())) == 1
+    assert "distilled set read from the store" in (tmp_path / "runs" / second["run_id"] / "log.txt").read_text()
 
 
 def test_full_baseline_and_options_change_the_run_id(tmp_path):

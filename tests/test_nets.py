@@ -1,0 +1,28 @@
+"""Every registered architecture at 28 (1 channel), 32 and 64 px: shapes, seeded init, a learning step."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cobra_lab import nets
+
+
+@pytest.mark.parametrize("name", nets.NETS.names())
+@pytest.mark.parametrize("channels, size", [(1, 28), (3, 32), (3, 64)])
+def test_shapes(name: str, channels: int, size: int) -> None:
+    net = nets.build(name, channels, 7, size, torch.Generator().manual_seed(0))
+    x = torch.randn(1, channels, size, size)
+    with torch.no_grad():
+        assert net(x).shape == (1, 7)
+        assert net.embed(x).shape == (1, net.embed_dim)
+
+
+@pytest.mark.parametrize("name", nets.NETS.names())
+def test_seeded_and_every_parameter_learns(name: str) -> None:
+    a = nets.build(name, 3, 4, 32, torch.Generator().manual_seed(3))
+    b = nets.build(name, 3, 4, 32, torch.Generator().manual_seed(3))
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q)
+    x, y = torch.randn(2, 3, 32, 32), torch.arange(2)
+    torch.nn.functional.cross_entropy(a(x), y).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in a.parameters()), "a parameter gets no gradient"

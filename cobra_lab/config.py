@@ -15,7 +15,7 @@ FULL = "full"
 # Options added after runs were first stored. ``resolve`` fills in these defaults where a profile or preset
 # does not set them; at these values they reproduce the earlier behaviour, so run ids leave them out and the
 # runs stored before an option existed are still found.
-LATER_OPTIONS = {"distill.discrepancy": "sq", "eval.arch": None}
+LATER_OPTIONS = {"distill.discrepancy": "sq", "eval.arch": None, "eval.max_test": None}
 
 
 def params_dir() -> Path:
@@ -91,8 +91,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     from .data.benchmarks import BENCHMARKS
     from .data.loader import resolve_params
     from .methods import METHODS
-    from .nets import NETS
     from .modes import MODES
+    from .nets import NETS
 
     check_choice("dataset", dataset, DATASETS)
     check_choice("method", method, [*METHODS.names(), FULL])
@@ -127,6 +127,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     for dotted, value in (overrides or {}).items():
         set_dotted(config, dotted, value)
     check_int("eval.runs", config["eval"]["runs"], 1)
+    if config["eval"]["max_test"] is not None:
+        check_int("eval.max_test", config["eval"]["max_test"], 1)
     if config["eval"]["arch"] is not None:
         check_choice("eval.arch", config["eval"]["arch"], NETS.names())
     check_int("eval.epochs", config["eval"]["epochs"], 1)

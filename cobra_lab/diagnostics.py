@@ -1,10 +1,17 @@
-"""Residual geometry (paper section 4): class-conditional group statistics, each mode's class target, and the
-worst-case residual max_a ||Phi_a|y - m_y||^2 over the groups present."""
+"""Residual geometry (paper section 4, Theorem 4.1, Table 5): class-conditional group statistics, each mode's
+class target, the worst-case residual max_a ||Phi_a|y - m_y||^2 over the groups present, the angle condition."""
 from __future__ import annotations
 
+import pandas as pd
 import torch
+from torch import nn
 
+from .data.types import GroupedData
+from .distill import SynSet
+from .evaluate import train_eval_net
+from .methods.dc import cell_gradients
 from .modes import MODES
+from .store import RunDir
 
 TARGET_MODES = ("vanilla", "cobra")  # the modes with one class target (FairDD matches each group separately)
 
@@ -28,3 +35,79 @@ def worst_case_residual(phi: torch.Tensor, counts: torch.Tensor, target: torch.T
     """max over the groups present of ||phi[c, a] - target[c]||^2, per class [C]."""
     residual = (phi - target.unsqueeze(1)).pow(2).sum(-1)  # [C, G]
     return residual.masked_fill(counts == 0, float("-inf")).max(dim=1).values
+
+
+def angle_condition(phi: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Theorem 4.1's condition per class: <Delta^C_a+, s> with a+ the group of COBRA's worst residual and
+    s = m_van - m_cobra, and whether it is <= 0 (then COBRA's worst case is at most vanilla's). [C], [C] bool."""
+    goals = targets(phi, counts)
+    delta = phi - goals["cobra"].unsqueeze(1)  # [C, G, D]
+    residual = delta.pow(2).sum(-1).masked_fill(counts == 0, float("-inf"))  # [C, G]
+    worst = residual.argmax(dim=1)  # [C]
+    shift = goals["vanilla"] - goals["cobra"]  # [C, D]
+    inner = (delta[torch.arange(phi.shape[0]), worst] * shift).sum(-1)  # [C]
+    return inner, inner <= 0
+
+
+def residual_table(phi: torch.Tensor, counts: torch.Tensor, class_names: list[str]) -> pd.DataFrame:
+    """Per class: each target's worst-case residual, the angle condition and whether COBRA's is the smaller."""
+    goals = targets(phi, counts)
+    vanilla = worst_case_residual(phi, counts, goals["vanilla"])
+    cobra = worst_case_residual(phi, counts, goals["cobra"])
+    inner, holds = angle_condition(phi, counts)
+    return pd.DataFrame({"class": class_names, "maxres_vanilla": vanilla.tolist(), "maxres_cobra": cobra.tolist(),
+                         "angle_inner": inner.tolist(), "condition_holds": holds.tolist(),
+                         "cobra_below_vanilla": (cobra <= vanilla).tolist()})
+
+
+def cell_sample(y: torch.Tensor, a: torch.Tensor, num_groups: int, per_cell: int, seed: int) -> torch.Tensor:
+    """Row indices of up to ``per_cell`` images of every (class, group) cell, in a seeded order."""
+    cell = y * num_groups + a
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    ranked = cell[order]
+    return torch.cat([order[ranked == c][:per_cell] for c in cell.unique().tolist()])
+
+
+def real_statistics(net: nn.Module, data: GroupedData, method: str, per_cell: int = 256, seed: int = 0
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Phi[a|y] on the real train set for a trained net: DM mean embeddings or DC cross-entropy gradients of the
+    matched weights, from up to ``per_cell`` images per (class, group) cell ([C, G, D]); and the full train
+    counts [C, G] (the vanilla mixture's weights)."""
+    train, classes, groups = data.train, data.num_classes, data.num_groups
+    rows = cell_sample(train.y, train.a, groups, per_cell, seed)
+    x, y, a = train.x[rows], train.y[rows], train.a[rows]
+    net.eval()
+    if method == "dm":
+        with torch.no_grad():
+            feats = torch.cat([net.embed(x[s:s + 500]) for s in range(0, len(x), 500)])  # [n, D]
+        phi, _ = group_means(feats, y, a, classes, groups)
+    else:
+        cell = y * groups + a  # [n]
+        sizes = torch.bincount(cell, minlength=classes * groups).clamp_min(1)  # [C * G]
+        phi = sum(cell_gradients(net, x[s:s + 500], cell[s:s + 500], sizes, y[s:s + 500], create_graph=False)
+                  for s in range(0, len(x), 500)).view(classes, groups, -1)
+    return phi.detach(), train.counts(classes, groups)
+
+
+def run_residuals(run_dir: str, data: GroupedData, per_cell: int = 256) -> pd.DataFrame:
+    """Residual table of a stored run: evaluation net 0 trained on its distilled set gives Phi[a|y] on real data."""
+    run = RunDir.open(run_dir)
+    synset = SynSet.from_state(run.load_synset())
+    net = train_eval_net(synset.x, synset.y, run.config, data.num_classes, run=0).cpu()
+    phi, counts = real_statistics(net, data, run.config["method"], per_cell, int(run.config["seed"]))
+    return residual_table(phi, counts, data.class_names)
+
+
+def residual_summary(tables: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """One row per distilled set (method, mode): each target's worst-case residual as the mean over classes and
+    the worst class, and the share of classes where the angle condition holds and where COBRA's is smaller."""
+    rows = []
+    for (method, mode), table in tables.items():
+        rows.append({"method": method, "distilled_set": mode,
+                     "vanilla_target_mean": table["maxres_vanilla"].mean(),
+                     "vanilla_target_worst": table["maxres_vanilla"].max(),
+                     "cobra_target_mean": table["maxres_cobra"].mean(),
+                     "cobra_target_worst": table["maxres_cobra"].max(),
+                     "condition_holds": table["condition_holds"].mean(),
+                     "cobra_below_vanilla": table["cobra_below_vanilla"].mean()})
+    return pd.DataFrame(rows)

@@ -28,6 +28,20 @@ def summarize(per_run: list[dict]) -> dict:
     return out
 
 
+def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
+    """At most ``max_test`` test images, the same number from every (class, group) cell (seeded), or all."""
+    if max_test is None or max_test >= len(test):
+        return test
+    cell = test.y * (int(test.a.max()) + 1) + test.a  # [M]
+    cells = cell.unique()
+    per_cell = max(1, max_test // len(cells))
+    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+    ranked = cell[order]
+    keep = torch.cat([order[ranked == c][:per_cell] for c in cells.tolist()])  # [<= max_test]
+    keep = keep.sort().values
+    return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
+
+
 def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int) -> torch.nn.Module:
     """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
 
@@ -54,6 +68,7 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
 
     Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
     """
+    test = test_subset(test, config["eval"].get("max_test"), int(config["seed"]))
     test_x = test.x.to(resolve_device(config["device"]))
     per_run = []
     began = time.time()

@@ -164,10 +164,15 @@ def synset_figure(images: dict[str, torch.Tensor], labels: dict[str, torch.Tenso
     return fig
 
 
-def results_bars(agg: pd.DataFrame, metric: str = "eod_max") -> Figure:
-    """EOD (top) and Acc (bottom) as grouped bars: one group per (dataset, ipc), one bar per (method, mode), FULL
-    included; whiskers +- one std."""
-    settings = list(dict.fromkeys(f"{d}\nIPC {i}" for d, i in zip(agg["dataset"], agg["ipc"]) if not pd.isna(i)))
+def results_bars(agg: pd.DataFrame, metric: str = "eod_max", by: str | None = None) -> Figure:
+    """EOD (top) and Acc (bottom) as grouped bars: one group per value of ``by`` (default: dataset and IPC), one
+    bar per (method, mode), FULL included; whiskers +- one std."""
+    if by is None:
+        labels = [f"{d}\nIPC {i}" if not pd.isna(i) else None for d, i in zip(agg["dataset"], agg["ipc"])]
+    else:
+        labels = [str(value) for value in agg[by]]
+    agg = agg.assign(_setting=labels)
+    settings = [label for label in dict.fromkeys(labels) if label is not None]
     variants = list(dict.fromkeys(zip(agg["method"], agg["mode"])))
     fig = Figure(figsize=(1.2 + 0.35 * len(variants) * max(1, len(settings)), 5.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
@@ -175,18 +180,35 @@ def results_bars(agg: pd.DataFrame, metric: str = "eod_max") -> Figure:
     for k, (method, mode) in enumerate(variants):
         rows = agg[(agg["method"] == method) & (agg["mode"] == mode)]
         for s, setting in enumerate(settings):
-            dataset, ipc = setting.split("\nIPC ")
-            match = rows[(rows["dataset"] == dataset) & ((rows["ipc"].astype("Float64") == float(ipc)).fillna(True))]
+            match = rows[rows["_setting"] == setting]
+            if match.empty and method == "full" and by is None:  # FULL has no IPC: the same bar in every group
+                match = rows[rows["dataset"] == setting.split("\n")[0]]
             if match.empty:
                 continue
             for ax, key in zip(axes, (metric, "acc")):
                 ax.bar(s + (k - (len(variants) - 1) / 2) * width, match[key].iloc[0], width,
-                       yerr=match[f"{key}_std"].iloc[0], color=MODE_COLOURS.get(mode, "gray"),
-                       hatch="//" if method == "dc" else None, edgecolor="white",
+                       yerr=match[f"{key}_std"].iloc[0], color=MODE_COLOURS.get(mode.split("/")[0], "gray"),
+                       hatch="//" if method == "dc" else None, edgecolor="white", alpha=1.0 - 0.12 * (k % 4),
                        label=("FULL" if method == "full" else f"{method.upper()} {mode}") if s == 0 else None)
     for ax, key in zip(axes, (metric, "acc")):
         ax.set_ylabel(METRIC_LABELS.get(key, key))
         ax.grid(axis="y", alpha=0.3)
     axes[1].set_xticks(range(len(settings)), settings)
     axes[0].legend(fontsize=8, ncol=min(4, len(variants)))
+    return fig
+
+
+def residual_figure(tables: dict[tuple[str, str], pd.DataFrame]) -> Figure:
+    """Per distilled set, each class's worst-case residual of the vanilla target and of COBRA's barycenter."""
+    fig = Figure(figsize=(4.2 * len(tables), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(tables), squeeze=False)[0]
+    for ax, ((method, mode), table) in zip(axes, tables.items()):
+        x = torch.arange(len(table)).float()
+        for offset, target in ((-0.2, "vanilla"), (0.2, "cobra")):
+            ax.bar(x + offset, table[f"maxres_{target}"], width=0.4, color=MODE_COLOURS[target],
+                   label=f"{target} target")
+        ax.set_xticks(x.tolist(), table["class"], rotation=60, ha="right", fontsize=7)
+        ax.set_title(f"{method.upper()} {mode} set", fontsize=10)
+        ax.set_ylabel("max_a ||Φ_a − m||²")
+    axes[0].legend(fontsize=8)
     return fig

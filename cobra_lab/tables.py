@@ -131,3 +131,17 @@ def save_csv(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` (index included when it is named) to ``path`` atomically."""
     keep_index = any(name is not None for name in table.index.names)
     return atomic_write_bytes(Path(path), table.to_csv(index=keep_index).encode())
+
+
+def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:
+    """Per (method, mode): the mean and the standard deviation over all of its rows (e.g. one per architecture)
+    of EOD and accuracy, as "EOD (Acc)" strings in two rows, Mean and STD."""
+    rows = {}
+    for (method, mode), group in agg.groupby(["method", "mode"], sort=False):
+        column = (method, mode)
+        rows.setdefault("Mean", {})[column] = cell_text(group[metric].mean(), group["acc"].mean())
+        spread = group[[metric, "acc"]].std(ddof=1) if len(group) > 1 else pd.Series({metric: 0.0, "acc": 0.0})
+        rows.setdefault("STD", {})[column] = cell_text(spread[metric], spread["acc"])
+    table = pd.DataFrame(rows).T
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["method", "mode"])
+    return table

@@ -55,3 +55,18 @@ def test_agrees_with_fairlearn_one_vs_rest_recall_differences():
         gaps.append(100 * frame.difference(method="between_groups"))
     assert ours["eod_max"] == pytest.approx(max(gaps))
     assert ours["eod_mean"] == pytest.approx(float(np.mean(gaps)))
+
+
+def test_test_subset_is_stratified_and_seeded() -> None:
+    import torch
+
+    from cobra_lab.data.types import Split
+    from cobra_lab.evaluate import test_subset
+
+    y, a = torch.arange(200) % 4, (torch.arange(200) // 4) % 5
+    split = Split(torch.randn(200, 1, 2, 2), y, a, a.clone())
+    small = test_subset(split, 40, seed=0)
+    counts = torch.bincount(small.y * 5 + small.a, minlength=20)
+    assert len(small) == 40 and (counts == 2).all()
+    assert torch.equal(small.x, test_subset(split, 40, seed=0).x)
+    assert test_subset(split, None, seed=0) is split and test_subset(split, 500, seed=0) is split

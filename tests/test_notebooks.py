@@ -17,9 +17,12 @@ NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
 # the smoke profile, only slower).
 SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": False},
                    "03_semantic_gap": {"gammas": [1, 4], "full": False},
-                   "04_label_noise": {"rhos": [0.2]}, "05_partial_labels": {"etas": [0.5]}, "06_tsne": {"points": 300}}
+                   "04_label_noise": {"rhos": [0.2]}, "05_partial_labels": {"etas": [0.5]}, "06_tsne": {"points": 300},
+                   "09_discrepancy": {"discrepancies": ["sq", "l2"]},
+                   "10_cross_arch": {"archs": ["convnet", "alexnet"]}, "11_low_ipc": {"ipcs": [1]},
+                   "08_residuals": {"per_cell": 16}}
 WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
-                 "05_partial_labels", "06_tsne"}
+                 "05_partial_labels", "06_tsne", "08_residuals", "09_discrepancy", "10_cross_arch", "11_low_ipc"}
 
 
 def parameters(path: Path) -> dict:
@@ -30,7 +33,7 @@ def parameters(path: Path) -> dict:
 
 
 def test_there_are_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 8, "expected notebooks 00 to 07 under notebooks/"
+    assert len(NOTEBOOKS) >= 8, "expected notebooks 00 to 07 (and the analysis studies) under notebooks/"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cobra_lab import paper
-from cobra_lab.tables import cell_text, results_table, select, summary_sentence
+from cobra_lab.tables import cell_text, mean_std_rows, results_table, select, summary_sentence
 
 
 def agg_rows(rows: list[tuple]) -> pd.DataFrame:
@@ -71,3 +71,12 @@ def test_select_and_summary_sentence() -> None:
 def test_table2_has_every_row(knob: str) -> None:
     rows = paper.paper_values()["table2"][knob]
     assert len(rows) == (6 if knob == "skew" else 5)
+
+
+def test_mean_std_rows_over_architectures() -> None:
+    frame = agg_rows([("d", "dm", "cobra", 10, 10.0, 60.0), ("d", "dm", "cobra", 10, 30.0, 70.0),
+                      ("d", "dm", "vanilla", 10, 90.0, 30.0)])
+    table = mean_std_rows(frame)
+    assert table.loc["Mean", ("dm", "cobra")] == cell_text(20.0, 65.0)
+    assert table.loc["STD", ("dm", "cobra")] == cell_text(14.142135623730951, 7.0710678118654755)
+    assert table.loc["STD", ("dm", "vanilla")] == cell_text(0.0, 0.0)

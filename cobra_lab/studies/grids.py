@@ -76,3 +76,32 @@ def tsne(profile: str, dataset: str, method: str, modes: list[str], ipc: int, se
 def image_grids(profile: str, dataset: str, method: str, modes: list[str], ipc: int, seed: int) -> list[dict]:
     """Figure 4: the distilled sets to show side by side."""
     return [base_grid(profile, [dataset], [method], modes, ipc, seed)]
+
+
+@STUDIES.register("09_discrepancy")
+def discrepancy(profile: str, dataset: str, methods: list[str], ipc: int, seeds: list[int],
+                discrepancies: list[str], vanilla: bool = True, runs: int | None = None) -> list[dict]:
+    """Table 4: COBRA with each barycenter discrepancy, vanilla beside as the reference."""
+    grids = [{**base_grid(profile, [dataset], methods, ["cobra"], ipc, seeds, runs),
+              "set": {"distill.discrepancy": discrepancies}}]
+    return ([base_grid(profile, [dataset], methods, ["vanilla"], ipc, seeds, runs)] if vanilla else []) + grids
+
+
+@STUDIES.register("10_cross_arch")
+def cross_arch(profile: str, dataset: str, method: str, modes: list[str], ipc: int, seeds: list[int],
+               archs: list[str], runs: int | None = None) -> list[dict]:
+    """Table 3: one ConvNet-distilled set per mode, evaluated by nets of each architecture trained from scratch."""
+    return [{**base_grid(profile, [dataset], [method], modes, ipc, seeds, runs), "set": {"eval.arch": archs}}]
+
+
+@STUDIES.register("11_low_ipc")
+def low_ipc(profile: str, dataset: str, methods: list[str], modes: list[str], ipcs: list[int], seeds: list[int],
+            runs: int | None = None) -> list[dict]:
+    """Table 10: IPC 1, 3 and 5 for DC and DM."""
+    return [base_grid(profile, [dataset], methods, modes, ipcs, seeds, runs)]
+
+
+@STUDIES.register("08_residuals")
+def residuals(profile: str, dataset: str, methods: list[str], modes: list[str], ipc: int, seed: int) -> list[dict]:
+    """Table 5: the distilled sets whose trained nets give the group statistics."""
+    return [base_grid(profile, [dataset], methods, modes, ipc, seed)]

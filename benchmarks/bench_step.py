@@ -394,6 +394,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                         help="measure peak memory per configuration (CPU: one subprocess each)")
+    parser.add_argument("--json", default=None, help="also write every measurement to this JSON file")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.groups) < 2 or min(args.ipc, args.real_per_class, args.width, args.steps) < 1 or args.warmup < 0:
@@ -439,8 +440,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {dm_flops / 1e9:.3f} GFLOP (real forward + "
           f"synthetic forward and input-gradient backward); conv-eff = work / step time / plain rate")
     print("\n".join(table(results, groups, dm_flops, conv_rate)))
+    if args.json:
+        write_json(Path(args.json), args, device, results)
     print(summary(results, groups[-1], dm_flops, conv_rate))
     return 0
+
+
+def write_json(path: Path, args: argparse.Namespace, device: torch.device, results: Results) -> None:
+    """Every measurement as a record (method, mode, groups, implementation, seconds, peak_mb), with the settings."""
+    from cobra_lab.io import atomic_write_json
+
+    records = [{"method": method, "mode": mode, "groups": g, "implementation": implementation,
+                "seconds": m.seconds, "peak_mb": m.peak_mb} for (method, mode, g, implementation), m in results.items()]
+    settings = {key: value for key, value in vars(args).items() if key not in ("json", "memory_of")}
+    atomic_write_json(path, {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                             "settings": settings, "records": records})
 
 
 if __name__ == "__main__":

@@ -212,3 +212,28 @@ def residual_figure(tables: dict[tuple[str, str], pd.DataFrame]) -> Figure:
         ax.set_ylabel("max_a ||Φ_a − m||²")
     axes[0].legend(fontsize=8)
     return fig
+
+
+def overhead_figure(table: pd.DataFrame) -> Figure:
+    """Step time and peak memory relative to vanilla against the number of groups G, per method; our engine
+    solid, the reference-style loop dashed."""
+    methods = list(dict.fromkeys(table["method"]))
+    fig = Figure(figsize=(4.2 * len(methods), 6.0), layout="constrained")
+    axes = fig.subplots(2, len(methods), squeeze=False)
+    for column, method in enumerate(methods):
+        for (implementation, mode), line in table[table["method"] == method].groupby(["implementation", "mode"]):
+            if mode == "vanilla":
+                continue
+            line = line.sort_values("groups")
+            style = "-" if implementation == "ours" else "--"
+            for row, key in enumerate(("time_ratio", "memory_ratio")):
+                axes[row][column].plot(line["groups"], line[key], style, marker="o", color=MODE_COLOURS[mode],
+                                       label=f"{mode} ({implementation})")
+        for row, label in enumerate(("step time / vanilla", "peak memory / vanilla")):
+            axes[row][column].axhline(1.0, color="gray", lw=0.8)
+            axes[row][column].set_xlabel("groups G")
+            axes[row][column].set_ylabel(label)
+            axes[row][column].set_title(method.upper(), fontsize=10)
+            axes[row][column].grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return fig

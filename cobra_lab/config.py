@@ -15,7 +15,8 @@ FULL = "full"
 # Options added after runs were first stored. ``resolve`` fills in these defaults where a profile or preset
 # does not set them; at these values they reproduce the earlier behaviour, so run ids leave them out and the
 # runs stored before an option existed are still found.
-LATER_OPTIONS = {"distill.discrepancy": "sq", "eval.arch": None, "eval.max_test": None}
+LATER_OPTIONS = {"distill.discrepancy": "sq", "distill.extractor": "random", "distill.extractor_epochs": 1,
+                 "eval.arch": None, "eval.max_test": None, "eval.group_weighting": "none"}
 
 
 def params_dir() -> Path:
@@ -127,6 +128,7 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     for dotted, value in (overrides or {}).items():
         set_dotted(config, dotted, value)
     check_int("eval.runs", config["eval"]["runs"], 1)
+    check_choice("eval.group_weighting", config["eval"]["group_weighting"], ("none", "balanced"))
     if config["eval"]["max_test"] is not None:
         check_int("eval.max_test", config["eval"]["max_test"], 1)
     if config["eval"]["arch"] is not None:
@@ -135,6 +137,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     if method != FULL:
         check_int("distill.iterations", config["distill"]["iterations"], 1)
         check_int("distill.real_per_class", config["distill"]["real_per_class"], 1)
+        check_choice("distill.extractor", config["distill"]["extractor"], ("random", "fair"))
+        check_int("distill.extractor_epochs", config["distill"]["extractor_epochs"], 1)
         discrepancy = check_choice("distill.discrepancy", config["distill"]["discrepancy"], DISCREPANCIES)
         if discrepancy != "sq" and config["mode"] != "cobra":
             raise UserError(f"distill.discrepancy={discrepancy} needs mode cobra (it shapes COBRA's barycenter)")

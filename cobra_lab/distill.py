@@ -15,7 +15,7 @@ from .io import atomic_torch_save, torch_load
 from .methods import METHODS, Method
 from .modes import MODES, Mode
 from .sampling import CellSampler
-from .training import resolve_device
+from .training import group_balanced_weights, resolve_device, train_epochs
 
 CHECKPOINT_SECONDS = 60.0
 CHECKPOINT_FRACTION = 0.1
@@ -84,6 +84,19 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     return loss.detach()
 
 
+def fair_extractor(method: Method, data: GroupedData, epochs: int, seed: int, device: torch.device) -> nn.Module:
+    """RF of the paper's Appendix N: the method's net pre-trained on the real train set with group-balanced
+    cross-entropy (``group_balanced_weights`` of the observed groups), used by the distiller in place of fresh
+    random nets. Seeded on its own, so a resumed run rebuilds the same extractor."""
+    generator = torch.Generator().manual_seed(seed * 7919 + 17)
+    net = method.new_net(generator).to(device)
+    train = data.train
+    train_epochs(net, train.x.to(device), train.y.to(device), epochs, lr=0.01, generator=generator, batch=256,
+                 momentum=0.9, weight_decay=5e-4, sample_weight=group_balanced_weights(train.y, train.a_observed)
+                 .to(device))
+    return net.eval()
+
+
 def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True) -> SynSet:
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
 
@@ -95,6 +108,8 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     generator = torch.Generator().manual_seed(int(config["seed"]))
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
     mode = MODES.build(config["mode"]).configured(settings)
+    if settings.get("extractor", "random") == "fair":
+        method.template = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
                           int(settings["real_per_class"]), mode.stratified)
     dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None

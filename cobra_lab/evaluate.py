@@ -11,7 +11,7 @@ from . import nets
 from .augment import DSA
 from .data.types import Split
 from .fairness import fairness_metrics
-from .training import predict, resolve_device, train_epochs
+from .training import group_balanced_weights, predict, resolve_device, train_epochs
 
 SUMMARY_KEYS = ("acc", "eod_max", "eod_mean", "fpr_gap_max", "fpr_gap_mean")
 
@@ -42,11 +42,14 @@ def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
     return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
 
 
-def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int) -> torch.nn.Module:
+def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int,
+                   groups: torch.Tensor | None = None) -> torch.nn.Module:
     """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
 
     SGD (lr 0.01, momentum 0.9, weight decay 5e-4), batch 256, lr x0.1 at half time, DSA per image when
-    ``eval.dsa``. The net is ``config['net']``, or ``eval.arch`` with its own defaults when that is set.
+    ``eval.dsa``. The net is ``config['net']``, or ``eval.arch`` with its own defaults when that is set. With
+    ``eval.group_weighting: balanced`` (MF) each image's loss is weighted by ``group_balanced_weights`` of the
+    training groups ``groups`` [N] (a synthetic image's: the group it was initialised from).
     """
     settings = config["eval"]
     device = resolve_device(config["device"])
@@ -57,13 +60,19 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     epochs = int(settings["epochs"])
     generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
     net = nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
+    weight = None
+    if settings.get("group_weighting", "none") == "balanced":
+        if groups is None:
+            raise ValueError("eval.group_weighting=balanced needs the training images' groups")
+        weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
     train_epochs(net, x.to(device), y.to(device), epochs, lr=float(settings["lr"]), generator=generator,
-                 batch=int(settings["batch"]), momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa)
+                 batch=int(settings["batch"]), momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa,
+                 sample_weight=weight)
     return net
 
 
 def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_classes: int, num_groups: int,
-             progress: bool = True) -> dict:
+             progress: bool = True, groups: torch.Tensor | None = None) -> dict:
     """Train ``config['eval']['runs']`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
 
     Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
@@ -74,7 +83,7 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
     began = time.time()
     runs = tqdm(range(int(config["eval"]["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
     for run in runs:
-        net = train_eval_net(x, y, config, num_classes, run)
+        net = train_eval_net(x, y, config, num_classes, run, groups)
         pred = predict(net, test_x).cpu()
         per_run.append(fairness_metrics(pred, test.y, test.a, num_classes, num_groups))
         runs.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")

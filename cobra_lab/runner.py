@@ -30,7 +30,7 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     run.start()
     data = load_data(config)
     if config["method"] == FULL:
-        x, y, distill_seconds = data.train.x, data.train.y, 0.0
+        x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:
         if run.synset_file.exists():
             synset = SynSet.from_state(run.load_synset())
@@ -40,8 +40,8 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
             synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress)
             run.save_synset(synset.state())
             run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
-        x, y, distill_seconds = synset.x, synset.y, synset.seconds
-    metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress)
+        x, y, groups, distill_seconds = synset.x, synset.y, synset.init_group, synset.seconds
+    metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress, groups=groups)
     metrics["run_id"] = run.path.name
     timing = {"distill_seconds": distill_seconds, "eval_seconds": metrics.pop("eval_seconds"),
               "seconds": time.time() - began}

@@ -18,11 +18,11 @@ def resolve_device(name: str) -> torch.device:
 def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, generator: torch.Generator,
                  batch: int = 256, momentum: float = 0.0, weight_decay: float = 0.0, decay_at: int | None = None,
                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                 on_epoch: Callable[[int], None] | None = None) -> None:
+                 on_epoch: Callable[[int], None] | None = None, sample_weight: torch.Tensor | None = None) -> None:
     """Train ``net`` on x [N, C, H, W], y [N] with SGD and cross-entropy, shuffling with ``generator``.
 
     At epoch ``decay_at`` the learning rate drops x0.1 with a fresh optimiser (momentum reset), as the
-    reference evaluation does.
+    reference evaluation does. ``sample_weight`` [N] weights each image's cross-entropy (a weighted batch mean).
     """
     net.train()
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -35,12 +35,30 @@ def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, 
             images = x[rows]
             if augment is not None:
                 images = augment(images, generator)
-            loss = F.cross_entropy(net(images), y[rows])
+            if sample_weight is None:
+                loss = F.cross_entropy(net(images), y[rows])
+            else:
+                weight = sample_weight[rows]
+                loss = (weight * F.cross_entropy(net(images), y[rows], reduction="none")).sum() / weight.sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         if on_epoch is not None:
             on_epoch(epoch)
+
+
+def group_balanced_weights(y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Per image 1 / (G_y * pi(a|y)) [N]: within each class, every group present gets the same total weight
+    (G_y groups present, pi their shares); images without a group (a < 0) weigh 1."""
+    weights = torch.ones(len(y))
+    for label in y.unique().tolist():
+        members = (y == label) & (a >= 0)
+        if members.any():
+            groups, counts = a[members].unique(return_counts=True)
+            share = counts.float() / counts.sum()  # [G_y]
+            lookup = dict(zip(groups.tolist(), (1.0 / (len(groups) * share)).tolist()))
+            weights[members] = torch.tensor([lookup[g] for g in a[members].tolist()])
+    return weights
 
 
 @torch.no_grad()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..errors import UserError
 from ..registry import Registry
 
 STUDIES: Registry[list[dict]] = Registry("study")
@@ -105,3 +106,20 @@ def low_ipc(profile: str, dataset: str, methods: list[str], modes: list[str], ip
 def residuals(profile: str, dataset: str, methods: list[str], modes: list[str], ipc: int, seed: int) -> list[dict]:
     """Table 5: the distilled sets whose trained nets give the group statistics."""
     return [base_grid(profile, [dataset], methods, modes, ipc, seed)]
+
+
+@STUDIES.register("12_interventions")
+def interventions(profile: str, dataset: str, methods: list[str], ipc: int, seeds: list[int],
+                  compared: list[str], extractor_epochs: int = 1, runs: int | None = None) -> list[dict]:
+    """Table 18: vanilla, RF, DF, MF and COBRA, one grid entry each."""
+    from .interventions import INTERVENTIONS
+
+    grids = []
+    for name in compared:
+        if name not in INTERVENTIONS:
+            raise UserError(f"unknown intervention {name!r}; known: {', '.join(INTERVENTIONS)}")
+        _, mode, overrides = INTERVENTIONS[name]
+        if name == "RF":
+            overrides = {**overrides, "distill.extractor_epochs": extractor_epochs}
+        grids.append({**base_grid(profile, [dataset], methods, [mode], ipc, seeds, runs), "set": overrides})
+    return grids

@@ -1,0 +1,40 @@
+"""Standard fairness interventions beside COBRA (paper Appendix N, Table 18): what each one runs, and its table."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..tables import cell_text
+
+# label -> (stage, mode, config overrides); the definitions are in the notebook and in the modules named
+INTERVENTIONS = {
+    "vanilla": ("none", "vanilla", {}),
+    "RF": ("before distillation: fair extractor", "vanilla", {"distill.extractor": "fair"}),
+    "DF": ("during distillation: loss reweighting", "reweight", {}),
+    "MF": ("after distillation: fair downstream", "vanilla", {"eval.group_weighting": "balanced"}),
+    "COBRA": ("during distillation: barycenter target", "cobra", {}),
+}
+
+
+def label(row: pd.Series) -> str:
+    """Which intervention an aggregated result row is."""
+    for name, (_, mode, overrides) in INTERVENTIONS.items():
+        if row["mode"] == mode and all(row.get(key) == value for key, value in overrides.items()) and \
+                (overrides or (row.get("distill.extractor", "random") == "random"
+                               and row.get("eval.group_weighting", "none") == "none")):
+            return name
+    return "other"
+
+
+def interventions_table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per intervention (dataset, method, IPC): its stage and "EOD (Acc)"; bold marks the lowest EOD."""
+    frame = agg.assign(intervention=[label(row) for _, row in agg.iterrows()])
+    frame["order"] = frame["intervention"].map({name: k for k, name in enumerate(INTERVENTIONS)})
+    frame = frame.sort_values(["dataset", "method", "ipc", "order"])
+    table = pd.DataFrame({"dataset": frame["dataset"], "method": frame["method"], "ipc": frame["ipc"],
+                          "intervention": frame["intervention"],
+                          "stage": [INTERVENTIONS.get(name, ("?",))[0] for name in frame["intervention"]],
+                          "EOD (Acc)": [cell_text(e, a) for e, a in zip(frame[metric], frame["acc"])]})
+    table = table.set_index(["dataset", "method", "ipc", "intervention"])
+    best = frame.groupby(["dataset", "method", "ipc"])[metric].transform("min") == frame[metric]
+    bold = pd.DataFrame({"stage": False, "EOD (Acc)": best.to_numpy()}, index=table.index)
+    return table, bold

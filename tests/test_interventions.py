@@ -73,8 +73,9 @@ def test_interventions_table_labels_and_bold() -> None:
 
     from cobra_lab.studies.interventions import interventions_table, label
 
-    rows = [("vanilla", "random", "none", 100.0), ("vanilla", "fair", "none", 98.0), ("reweight", "random", "none", 50.0),
-            ("vanilla", "random", "balanced", 90.0), ("cobra", "random", "none", 40.0)]
+    rows = [("vanilla", "random", "none", 100.0), ("vanilla", "fair", "none", 98.0),
+            ("reweight", "random", "none", 50.0), ("vanilla", "random", "balanced", 90.0),
+            ("cobra", "random", "none", 40.0)]
     agg = pd.DataFrame([{"dataset": "d", "method": "dm", "ipc": 10, "mode": m, "distill.extractor": e,
                          "eval.group_weighting": w, "eod_max": eod, "acc": 50.0} for m, e, w, eod in rows])
     assert [label(row) for _, row in agg.iterrows()] == ["vanilla", "RF", "DF", "MF", "COBRA"]

@@ -79,7 +79,3 @@ class FairDD(Mode):
 MODES.register("vanilla")(lambda: Vanilla("vanilla", stratified=False))
 MODES.register("fairdd")(lambda: FairDD("fairdd", stratified=True))
 MODES.register("cobra")(lambda: Cobra("cobra", stratified=True))
-# DF of the paper's Appendix N: vanilla's sampling, each real image weighted by 1 / (G * pi(a|y)) in its class
-# statistic, pi the group's share of the class batch. Per class that weighted mean is the uniform mean of the
-# groups present in the batch, so DF is COBRA's target without stratified batches (rare groups are often absent).
-MODES.register("reweight")(lambda: Cobra("reweight", stratified=False))

@@ -12,7 +12,7 @@ from .config import FULL
 from .io import atomic_write_bytes
 
 METHOD_ORDER = ("dc", "dm", FULL)
-MODE_ORDER = ("vanilla", "fairdd", "reweight", "cobra", FULL)
+MODE_ORDER = ("vanilla", "fairdd", "cobra", FULL)
 PaperLookup = Callable[[tuple, str, str], "tuple[float, float] | None"]
 
 

@@ -9,7 +9,6 @@ from cobra_lab import nets
 from cobra_lab.config import resolve
 from cobra_lab.distill import distill, fair_extractor
 from cobra_lab.methods import METHODS
-from cobra_lab.modes import MODES
 from cobra_lab.store import run_id
 from cobra_lab.training import group_balanced_weights, train_epochs
 
@@ -33,13 +32,6 @@ def test_equal_weights_train_exactly_like_no_weights() -> None:
         train_epochs(net, x, y, 2, lr=0.1, generator=torch.Generator().manual_seed(1), batch=5, sample_weight=weight)
         runs.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
     torch.testing.assert_close(runs[0], runs[1])
-
-
-def test_reweight_mode_is_cobras_target_on_unstratified_batches() -> None:
-    reweight, cobra = MODES.build("reweight"), MODES.build("cobra")
-    assert not reweight.stratified and cobra.stratified
-    phi, counts = torch.randn(2, 3, 4), torch.tensor([[5, 1, 0], [2, 2, 2]])
-    torch.testing.assert_close(reweight.target(phi, counts), cobra.target(phi, counts))
 
 
 def test_fair_extractor_is_seeded_and_used_by_the_distiller() -> None:
@@ -74,11 +66,10 @@ def test_interventions_table_labels_and_bold() -> None:
     from cobra_lab.studies.interventions import interventions_table, label
 
     rows = [("vanilla", "random", "none", 100.0), ("vanilla", "fair", "none", 98.0),
-            ("reweight", "random", "none", 50.0), ("vanilla", "random", "balanced", 90.0),
-            ("cobra", "random", "none", 40.0)]
+            ("vanilla", "random", "balanced", 90.0), ("cobra", "random", "none", 40.0)]
     agg = pd.DataFrame([{"dataset": "d", "method": "dm", "ipc": 10, "mode": m, "distill.extractor": e,
                          "eval.group_weighting": w, "eod_max": eod, "acc": 50.0} for m, e, w, eod in rows])
-    assert [label(row) for _, row in agg.iterrows()] == ["vanilla", "RF", "DF", "MF", "COBRA"]
+    assert [label(row) for _, row in agg.iterrows()] == ["vanilla", "RF", "MF", "COBRA"]
     table, bold = interventions_table(agg)
-    assert list(table.index.get_level_values("intervention")) == ["vanilla", "RF", "DF", "MF", "COBRA"]
-    assert bold["EOD (Acc)"].tolist() == [False, False, False, False, True]
+    assert list(table.index.get_level_values("intervention")) == ["vanilla", "RF", "MF", "COBRA"]
+    assert bold["EOD (Acc)"].tolist() == [False, False, False, True]

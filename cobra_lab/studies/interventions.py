@@ -9,7 +9,6 @@ from ..tables import cell_text
 INTERVENTIONS = {
     "vanilla": ("none", "vanilla", {}),
     "RF": ("before distillation: fair extractor", "vanilla", {"distill.extractor": "fair"}),
-    "DF": ("during distillation: loss reweighting", "reweight", {}),
     "MF": ("after distillation: fair downstream", "vanilla", {"eval.group_weighting": "balanced"}),
     "COBRA": ("during distillation: barycenter target", "cobra", {}),
 }

@@ -11,6 +11,7 @@ from .distill import SynSet
 from .evaluate import train_eval_net
 from .methods.dc import cell_gradients
 from .modes import MODES
+from .sampling import cell_sample
 from .store import RunDir
 
 TARGET_MODES = ("vanilla", "cobra")  # the modes with one class target (FairDD matches each group separately)
@@ -58,14 +59,6 @@ def residual_table(phi: torch.Tensor, counts: torch.Tensor, class_names: list[st
     return pd.DataFrame({"class": class_names, "maxres_vanilla": vanilla.tolist(), "maxres_cobra": cobra.tolist(),
                          "angle_inner": inner.tolist(), "condition_holds": holds.tolist(),
                          "cobra_below_vanilla": (cobra <= vanilla).tolist()})
-
-
-def cell_sample(y: torch.Tensor, a: torch.Tensor, num_groups: int, per_cell: int, seed: int) -> torch.Tensor:
-    """Row indices of up to ``per_cell`` images of every (class, group) cell, in a seeded order."""
-    cell = y * num_groups + a
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    ranked = cell[order]
-    return torch.cat([order[ranked == c][:per_cell] for c in cell.unique().tolist()])
 
 
 def real_statistics(net: nn.Module, data: GroupedData, method: str, per_cell: int = 256, seed: int = 0

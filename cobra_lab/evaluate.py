@@ -11,6 +11,7 @@ from . import nets
 from .augment import DSA
 from .data.types import Split
 from .fairness import fairness_metrics
+from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
 
 SUMMARY_KEYS = ("acc", "eod_max", "eod_mean", "fpr_gap_max", "fpr_gap_mean")
@@ -32,13 +33,9 @@ def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
     """At most ``max_test`` test images, the same number from every (class, group) cell (seeded), or all."""
     if max_test is None or max_test >= len(test):
         return test
-    cell = test.y * (int(test.a.max()) + 1) + test.a  # [M]
-    cells = cell.unique()
-    per_cell = max(1, max_test // len(cells))
-    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
-    ranked = cell[order]
-    keep = torch.cat([order[ranked == c][:per_cell] for c in cells.tolist()])  # [<= max_test]
-    keep = keep.sort().values
+    groups = int(test.a.max()) + 1
+    per_cell = max(1, max_test // len((test.y * groups + test.a).unique()))
+    keep = cell_sample(test.y, test.a, groups, per_cell, seed).sort().values  # [<= max_test]
     return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
 
 

@@ -61,3 +61,11 @@ class CellSampler:
         rank = torch.arange(order.numel()) - self._starts[cell]
         take = rank < self._quota[cell]
         return RealBatch(index=order[take], cell=cell[take], counts=self.counts)
+
+
+def cell_sample(y: torch.Tensor, a: torch.Tensor, num_groups: int, per_cell: int, seed: int) -> torch.Tensor:
+    """Row indices of up to ``per_cell`` images of every (class, group) cell, in a seeded order, cell by cell."""
+    cell = y * num_groups + a
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    ranked = cell[order]
+    return torch.cat([order[ranked == c][:per_cell] for c in cell.unique().tolist()])

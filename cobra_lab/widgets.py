@@ -22,6 +22,7 @@ from .errors import check_choice, check_int
 from .modes import MODES
 from .plots import MODE_COLOURS
 from .runner import run_one
+from .sampling import cell_sample
 
 EMBED_WIDTH = 32  # the fixed random ConvNet that embeds the images
 PER_CELL = 64  # images per (class, group) averaged for a mean (the weights use the full counts)
@@ -81,15 +82,7 @@ class SkewGapExplorer:
         if key not in self._geometries:
             train = load_train(self.dataset, skew=skew, gap=gap, seed=self.seed, source=self.source)
             classes, groups = len(self.class_names), len(self.group_names)
-            generator = torch.Generator().manual_seed(self.seed)
-            cell = train.y * groups + train.a  # [N]
-            order = torch.randperm(len(train), generator=generator)
-            rank = torch.zeros_like(cell)
-            seen: dict[int, int] = {}
-            for row in order.tolist():  # keep the first PER_CELL rows of each cell in a seeded order
-                rank[row] = seen.get(int(cell[row]), 0)
-                seen[int(cell[row])] = int(rank[row]) + 1
-            rows = order[rank[order] < PER_CELL]
+            rows = cell_sample(train.y, train.a, groups, PER_CELL, self.seed)
             feats = self.net.embed(train.x[rows])  # [n, D]
             means, _ = group_means(feats, train.y[rows], train.a[rows], classes, groups)
             counts = train.counts(classes, groups)  # [C, G]

@@ -1,7 +1,8 @@
 """Residual geometry: group means, targets and the worst-case residual."""
 import torch
 
-from cobra_lab.diagnostics import cell_sample, group_means, residual_table, run_residuals, targets, worst_case_residual
+from cobra_lab.diagnostics import group_means, residual_table, run_residuals, targets, worst_case_residual
+from cobra_lab.sampling import cell_sample
 
 
 def test_group_means_and_counts() -> None:

@@ -16,7 +16,10 @@ FULL = "full"
 # does not set them; at these values they reproduce the earlier behaviour, so run ids leave them out and the
 # runs stored before an option existed are still found.
 LATER_OPTIONS = {"distill.discrepancy": "sq", "distill.extractor": "random", "distill.extractor_epochs": 1,
-                 "eval.arch": None, "eval.max_test": None, "eval.group_weighting": "none"}
+                 "eval.arch": None, "eval.max_test": None, "eval.group_weighting": "none", "distill.compile": False}
+# Options that change how a run is computed, not what: results agree to float rounding either way (the
+# same option and seed still give the same result), so run ids always leave them out.
+EXECUTION_OPTIONS = ("distill.compile",)
 
 
 def params_dir() -> Path:
@@ -75,11 +78,11 @@ def get_dotted(config: dict, dotted: str) -> object:
 
 
 def identity(config: dict) -> dict:
-    """What a run id hashes: the config without the later options that sit at their defaults."""
+    """What a run id hashes: the config without the execution options and the later options at their defaults."""
     kept = copy.deepcopy(config)
     for dotted, default in LATER_OPTIONS.items():
         section, key = dotted.split(".")
-        if kept.get(section, {}).get(key, object()) == default:
+        if key in kept.get(section, {}) and (dotted in EXECUTION_OPTIONS or kept[section][key] == default):
             del kept[section][key]
     return kept
 
@@ -138,6 +141,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
         check_int("distill.iterations", config["distill"]["iterations"], 1)
         check_int("distill.real_per_class", config["distill"]["real_per_class"], 1)
         check_choice("distill.extractor", config["distill"]["extractor"], ("random", "fair"))
+        if not isinstance(config["distill"]["compile"], bool):
+            raise UserError(f"distill.compile must be true or false, not {config['distill']['compile']!r}")
         check_int("distill.extractor_epochs", config["distill"]["extractor_epochs"], 1)
         discrepancy = check_choice("distill.discrepancy", config["distill"]["discrepancy"], DISCREPANCIES)
         if discrepancy != "sq" and config["mode"] != "cobra":

@@ -77,7 +77,8 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     phi = method.real_statistics(net, train_x[batch.index.to(train_x.device)], batch, augment)  # [K, D]
     phi = phi.view(*batch.counts.shape, -1)  # [C, G, D]
     syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
-    loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance)
+    loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance,
+                     population=batch.population.to(train_x.device))
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -111,7 +112,7 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     if settings.get("extractor", "random") == "fair":
         method.template = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
-                          int(settings["real_per_class"]), mode.stratified)
+                          int(settings["real_per_class"]), mode.sampling)
     dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
     x_init, y_syn, init_index, init_group = initial_images(data, int(config["ipc"]), settings["init"], generator)
     x_syn = x_init.to(device).requires_grad_(True)

@@ -1,8 +1,10 @@
 """How the real statistic of a class is formed from its groups: vanilla, FairDD or COBRA.
 
 A mode turns a table of real statistics ``phi[C, G, D]`` (one row per (class, group) cell, with the
-number of real images behind each cell in ``counts[C, G]``) and the synthetic statistic ``syn[C, D]``
-into one scalar loss, given the method's distance ``distance(u[..., D], v[..., D]) -> [...]``.
+number of real images behind each cell in ``counts[C, G]`` and in the train split in ``population[C, G]``)
+and the synthetic statistic ``syn[C, D]`` into one scalar loss, given the method's distance
+``distance(u[..., D], v[..., D]) -> [...]``. Its ``sampling`` says how the real batch is drawn
+(``sampling.CellSampler``).
 A mode never knows which method it serves.
 """
 from __future__ import annotations
@@ -27,12 +29,12 @@ def _weights(counts: torch.Tensor, uniform: bool) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Mode:
-    """A fairness mode. ``stratified``: sample each class's real batch evenly over its groups."""
+    """A fairness mode, and how it samples each class's real batch (pooled, stratified or grouped)."""
 
     name: str
-    stratified: bool
+    sampling: str
 
-    def target(self, phi: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
         """The class target [C, D] that the synthetic statistic is pulled to."""
         raise NotImplementedError(f"mode {self.name!r} has no single class target")
 
@@ -40,16 +42,33 @@ class Mode:
         """This mode with the options it takes from a config's ``distill`` section (none by default)."""
         return self
 
-    def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance) -> torch.Tensor:
+    def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance,
+             population: torch.Tensor | None = None) -> torch.Tensor:
         """Sum over classes of the distance between the synthetic statistic and the class target."""
-        return distance(self.target(phi, counts), syn).sum()
+        return distance(self.target(phi, counts, population), syn).sum()
 
 
 class Vanilla(Mode):
     """The pooled class statistic: group statistics weighted by their share of the class batch."""
 
-    def target(self, phi: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
         return torch.einsum("cg,cgd->cd", _weights(counts, uniform=False).to(phi.dtype), phi)  # [C, D]
+
+
+class Reweighted(Mode):
+    """DF of the paper's Appendix N: the vanilla batch (a uniform sample of each class) with every real image
+    weighted by 1 / (G_y * pi(a|y)), pi(a|y) its group's share of class y in the train split: the cell
+    weights counts[c, g] / pi(g|c), normalised per class (G_y cancels). In expectation this is the uniform
+    mean over groups, COBRA's squared-norm target, reached by importance weights instead of a stratified
+    batch, so a rare group's few images carry its whole weight."""
+
+    def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
+        if population is None:
+            raise ValueError("mode df needs the train split's images per cell (population)")
+        share = population.to(phi.dtype) / population.sum(dim=1, keepdim=True).clamp_min(1).to(phi.dtype)  # [C, G]
+        mass = torch.where(counts > 0, counts.to(phi.dtype) / share.clamp_min(1e-12), torch.zeros_like(share))
+        weights = mass / mass.sum(dim=1, keepdim=True).clamp_min(1e-12)  # [C, G]
+        return torch.einsum("cg,cgd->cd", weights, phi)  # [C, D]
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,7 @@ class Cobra(Mode):
 
     discrepancy: str = "sq"
 
-    def target(self, phi: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
         if self.discrepancy == "sq":
             return torch.einsum("cg,cgd->cd", _weights(counts, uniform=True).to(phi.dtype), phi)  # [C, D]
         return barycenter(phi, counts > 0, self.discrepancy)  # [C, D]
@@ -71,11 +90,13 @@ class Cobra(Mode):
 class FairDD(Mode):
     """FairDD: one distance per group present, summed (not averaged), as FairDD's code does."""
 
-    def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance) -> torch.Tensor:
+    def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance,
+             population: torch.Tensor | None = None) -> torch.Tensor:
         per_cell = distance(phi, syn.unsqueeze(1).expand_as(phi))  # [C, G]
         return (per_cell * (counts > 0).to(per_cell.dtype)).sum()
 
 
-MODES.register("vanilla")(lambda: Vanilla("vanilla", stratified=False))
-MODES.register("fairdd")(lambda: FairDD("fairdd", stratified=True))
-MODES.register("cobra")(lambda: Cobra("cobra", stratified=True))
+MODES.register("vanilla")(lambda: Vanilla("vanilla", sampling="pooled"))
+MODES.register("fairdd")(lambda: FairDD("fairdd", sampling="stratified"))
+MODES.register("cobra")(lambda: Cobra("cobra", sampling="stratified"))
+MODES.register("df")(lambda: Reweighted("df", sampling="grouped"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 VALUES_FILE = Path(__file__).with_name("paper_values.yaml")
@@ -11,7 +12,7 @@ VALUES_FILE = Path(__file__).with_name("paper_values.yaml")
 
 @cache
 def paper_values() -> dict:
-    """Every stored table of the paper: table1, table2, table15, table16, table19."""
+    """Every stored table of the paper: table1, 2, 3, 4, 5, 10, 15, 16, 18, 19 (4: EOD only; 5: residuals)."""
     return yaml.safe_load(VALUES_FILE.read_text())
 
 
@@ -87,3 +88,87 @@ def table19_lookup(dataset: str, ipc: int):
         return tuple(cell) if cell else None
 
     return lookup
+
+
+def _pair(cell: list | None) -> tuple[float, float] | None:
+    """A stored [eod, acc] cell as a tuple; None for a missing one."""
+    return tuple(cell) if cell else None
+
+
+def table3(dataset: str, arch: str, mode: str) -> tuple[float, float] | None:
+    """Table 3's [EOD, Acc] (DM, IPC 50) for an evaluation net (or 'mean', 'std') and mode; None if not reported."""
+    return _pair(paper_values()["table3"]["cells"].get(dataset, {}).get(arch, {}).get(mode))
+
+
+def table3_lookup(dataset: str, ipc: int):
+    """Table 3 (DM, IPC 50) for row keys (eval.arch,), where our IPC is the paper's; None: the ConvNet."""
+    values = paper_values()["table3"]
+
+    def lookup(key: tuple, method: str, mode: str) -> tuple[float, float] | None:
+        if ipc != values["ipc"] or method != values["method"]:
+            return None
+        return table3(dataset, key[0] or "convnet", mode)  # no eval.arch: the distillation net, a ConvNet
+
+    return lookup
+
+
+# our distill.discrepancy names -> Table 4's columns ("cobra": the paper's default, the squared norm)
+TABLE4_COLUMNS = {"sq": "cobra", "l1": "l1", "l2": "l2", "linf": "linf", "cosine": "cosine", "huber": "huber"}
+
+
+def table4(dataset: str, discrepancy: str) -> float | None:
+    """Table 4's EOD (DM, IPC 10; no accuracy printed) for one of our discrepancy names; None if not reported."""
+    column = TABLE4_COLUMNS.get(discrepancy)
+    return paper_values()["table4"]["cells"].get(dataset, {}).get(column) if column else None
+
+
+def table4_lookup(dataset: str, ipc: int):
+    """Table 4 (DM, IPC 10) for row keys (distill.discrepancy,), COBRA only; acc is NaN (the paper prints none)."""
+    values = paper_values()["table4"]
+
+    def lookup(key: tuple, method: str, mode: str) -> tuple[float, float] | None:
+        if ipc != values["ipc"] or method != values["method"] or mode != "cobra":
+            return None
+        eod = table4(dataset, key[0])
+        return None if eod is None else (eod, float("nan"))
+
+    return lookup
+
+
+def table5(objective: str, dataset: str) -> list[dict[str, tuple[float, float]]]:
+    """Table 5's rows (printed order, IPC not printed) for dc/dm and a dataset: {column: (mean, worst)}; [] if none."""
+    rows = paper_values()["table5"]["cells"].get(objective, {}).get(dataset, [])
+    return [{column: tuple(cell) for column, cell in row.items()} for row in rows]
+
+
+def table5_frame(methods: list[str] | None = None) -> pd.DataFrame:
+    """Table 5 as printed, for display: objective, dataset, row, then "mean (worst)" per column; only ``methods``."""
+    cells = paper_values()["table5"]["cells"]
+    rows = [{"objective": objective, "dataset": dataset, "row": k + 1,
+             **{column: f"{mean:.3f} ({worst:.3f})" for column, (mean, worst) in row.items()}}
+            for objective, datasets in cells.items() if methods is None or objective in methods
+            for dataset in datasets for k, row in enumerate(table5(objective, dataset))]
+    return pd.DataFrame(rows)
+
+
+def table10(dataset: str, ipc: int, method: str, mode: str) -> tuple[float, float] | None:
+    """Table 10's [max EOD, Acc] for a dataset, low IPC (1, 3, 5), method and mode; None if not reported."""
+    return _pair(paper_values()["table10"]["cells"].get(dataset, {}).get(ipc, {}).get(method, {}).get(mode))
+
+
+def table10_lookup(key: tuple, method: str, mode: str) -> tuple[float, float] | None:
+    """Table 10 for a row key (dataset, ipc)."""
+    dataset, ipc = key
+    return None if ipc is None else table10(dataset, int(ipc), method, mode)
+
+
+def table18(dataset: str, method: str, intervention: str) -> tuple[float, float] | None:
+    """Table 18's [EOD, Acc] (IPC 10) for an intervention (vanilla, RF, DF, MF, COBRA); None if not reported."""
+    row = paper_values()["table18"]["cells"].get(dataset, {}).get(method, {})
+    return _pair(row.get(intervention.lower()))
+
+
+def table18_lookup(dataset: str, ipc: int):
+    """Table 18 (IPC 10) for row keys (intervention,), where our IPC is the paper's; the mode is the label's."""
+    values = paper_values()["table18"]
+    return lambda key, method, mode: table18(dataset, method, key[0]) if ipc == values["ipc"] else None

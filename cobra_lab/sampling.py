@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import check_choice
+
 
 @dataclass
 class RealBatch:
@@ -12,7 +14,8 @@ class RealBatch:
 
     index: torch.Tensor  # [R] int64 rows of the train split
     cell: torch.Tensor  # [R] int64 cell id = class * groups + group
-    counts: torch.Tensor  # [C, G] int64 images per cell (G = 1 when the batch is not split by group)
+    counts: torch.Tensor  # [C, G] int64 images per cell this step (G = 1 when the batch is pooled per class)
+    population: torch.Tensor | None = None  # [C, G] int64 train images per cell, same layout
 
 
 def stratified_quota(sizes: torch.Tensor, per_class: int) -> torch.Tensor:
@@ -32,35 +35,50 @@ def stratified_quota(sizes: torch.Tensor, per_class: int) -> torch.Tensor:
     return quota
 
 
-class CellSampler:
-    """Draws ``per_class`` real images per class, stratified over groups or not, without replacement.
+SAMPLINGS = ("pooled", "stratified", "grouped")
 
-    Stratified (FairDD, COBRA): each class's batch is split evenly over the groups present in it, a group
-    with fewer images giving what it has. Not stratified (vanilla): a uniform sample of the class, the
-    reference's behaviour, and the statistics are pooled per class. Either way each class contributes
-    min(per_class, class size) images, so every mode sees the same real budget per step.
+
+class CellSampler:
+    """Draws ``per_class`` real images per class without replacement, one of three ways (``sampling``):
+
+    - pooled (vanilla): a uniform sample of the class, the reference's behaviour, one cell per class;
+    - stratified (FairDD, COBRA): the class's batch split evenly over the groups present in it, a group with
+      fewer images giving what it has, one cell per (class, group);
+    - grouped (DF): a uniform sample of the class, as pooled, kept in one cell per (class, group), so the
+      per-group counts follow the class's group mix and change from step to step.
+
+    Either way each class contributes min(per_class, class size) images, so every mode sees the same real
+    budget per step.
     """
 
     def __init__(self, y: torch.Tensor, groups: torch.Tensor, num_classes: int, num_groups: int,
-                 per_class: int, stratified: bool) -> None:
-        self.columns = num_groups if stratified else 1
-        self.cell_of_image = y * num_groups + groups if stratified else y.clone()  # [N]
-        sizes = torch.bincount(self.cell_of_image, minlength=num_classes * self.columns)
-        sizes = sizes.view(num_classes, self.columns)  # [C, G]
-        quota = torch.stack([stratified_quota(row, per_class) for row in sizes])  # [C, G]
-        self.counts = quota
-        self._quota = quota.flatten()  # [K]
-        self._starts = torch.cumsum(sizes.flatten(), 0) - sizes.flatten()  # [K] first sorted position
-        self._cell_float = self.cell_of_image.to(torch.float64)
+                 per_class: int, sampling: str) -> None:
+        check_choice("sampling", sampling, SAMPLINGS)
+        columns = 1 if sampling == "pooled" else num_groups
+        self.cell_of_image = y * num_groups + groups if columns > 1 else y.clone()  # [N]
+        self.population = torch.bincount(self.cell_of_image, minlength=num_classes * columns).view(num_classes,
+                                                                                                   columns)  # [C, G]
+        # the units a draw is balanced over: classes (pooled, grouped) or cells (stratified)
+        grouped = sampling == "grouped"
+        self._unit_of_image = y.clone() if grouped else self.cell_of_image  # [N]
+        unit_sizes = self.population.sum(1, keepdim=True) if grouped else self.population  # [C, 1] or [C, G]
+        quota = torch.stack([stratified_quota(row, per_class) for row in unit_sizes])
+        self.counts = None if grouped else quota  # fixed per step unless grouped
+        self._quota = quota.flatten()  # [units]
+        self._starts = torch.cumsum(unit_sizes.flatten(), 0) - unit_sizes.flatten()  # [units] first sorted position
+        self._unit_float = self._unit_of_image.to(torch.float64)
 
     def sample(self, generator: torch.Generator) -> RealBatch:
-        """One step's real batch: a fresh random order inside every cell, the first quota images of each."""
-        keys = self._cell_float + torch.rand(self._cell_float.shape, generator=generator, dtype=torch.float64)
-        order = torch.argsort(keys)  # [N] grouped by cell, random inside a cell
-        cell = self.cell_of_image[order]
-        rank = torch.arange(order.numel()) - self._starts[cell]
-        take = rank < self._quota[cell]
-        return RealBatch(index=order[take], cell=cell[take], counts=self.counts)
+        """One step's real batch: a fresh random order inside every unit, the first quota images of each."""
+        keys = self._unit_float + torch.rand(self._unit_float.shape, generator=generator, dtype=torch.float64)
+        order = torch.argsort(keys)  # [N] grouped by unit, random inside a unit
+        unit = self._unit_of_image[order]
+        rank = torch.arange(order.numel()) - self._starts[unit]
+        index = order[rank < self._quota[unit]]
+        cell = self.cell_of_image[index]
+        counts = self.counts if self.counts is not None else \
+            torch.bincount(cell, minlength=self.population.numel()).view_as(self.population)
+        return RealBatch(index=index, cell=cell, counts=counts, population=self.population)
 
 
 def cell_sample(y: torch.Tensor, a: torch.Tensor, num_groups: int, per_cell: int, seed: int) -> torch.Tensor:

@@ -21,6 +21,11 @@ def cell_text(eod: float, acc: float) -> str:
     return f"{eod:.2f} ({acc:.1f})"
 
 
+def paper_text(eod: float, acc: float | None) -> str:
+    """A paper value beside ours: EOD with its accuracy as printed, EOD alone where the paper gives no accuracy."""
+    return f"{eod:.2f}" if acc is None or math.isnan(acc) else f"{eod:.2f} ({acc:g})"
+
+
 def _order(values: Sequence[str], order: Sequence[str]) -> list[str]:
     """``values`` sorted by their place in ``order`` (unknown ones last, alphabetically)."""
     return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
@@ -38,8 +43,8 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
     EOD is ``metric``: ``eod_max`` is the paper's definition (Eq. 3: the sup over classes and group pairs).
 
     FULL results fill every row that differs only by ``ipc``. With ``paper`` (key, method, mode) -> (eod, acc)
-    a second column "paper" stands beside each of ours. Also returns a same-shaped bool frame marking, per
-    row and method, the mode with the lowest EOD (ours).
+    a second column "paper" stands beside each of ours (EOD alone where acc is NaN). Also returns a same-shaped
+    bool frame marking, per row and method, the mode with the lowest EOD (ours).
     """
     columns = [(method, mode) for method in _order(agg["method"], METHOD_ORDER)
                for mode in _order(agg.loc[agg["method"] == method, "mode"], MODE_ORDER)]
@@ -65,7 +70,7 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
                 table.loc[key, (*column, "ours")] = cell_text(*values[key][(method, mode)])
             if paper:
                 reported = paper(key, method, mode)
-                table.loc[key, (*column, "paper")] = f"{reported[0]:.2f} ({reported[1]:g})" if reported else ""
+                table.loc[key, (*column, "paper")] = paper_text(*reported) if reported else ""
         for method in {m for m, _ in columns if m != FULL}:
             eods = {mode: values[key][(m, mode)][0] for m, mode in columns if m == method and (m, mode) in values[key]}
             if len(eods) > 1:
@@ -134,13 +139,13 @@ def save_csv(table: pd.DataFrame, path: str | Path) -> Path:
 
 
 def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:
-    """Per (method, mode): the mean and the standard deviation over all of its rows (e.g. one per architecture)
-    of EOD and accuracy, as "EOD (Acc)" strings in two rows, Mean and STD."""
+    """Per (method, mode): the mean and the population standard deviation (ddof 0, as the paper's Table 3)
+    over all of its rows (e.g. one per architecture) of EOD and accuracy, as "EOD (Acc)" strings in two rows."""
     rows = {}
     for (method, mode), group in agg.groupby(["method", "mode"], sort=False):
         column = (method, mode)
         rows.setdefault("Mean", {})[column] = cell_text(group[metric].mean(), group["acc"].mean())
-        spread = group[[metric, "acc"]].std(ddof=1) if len(group) > 1 else pd.Series({metric: 0.0, "acc": 0.0})
+        spread = group[[metric, "acc"]].std(ddof=0)
         rows.setdefault("STD", {})[column] = cell_text(spread[metric], spread["acc"])
     table = pd.DataFrame(rows).T
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["method", "mode"])

@@ -63,13 +63,25 @@ def test_options_validated_and_hashed() -> None:
 def test_interventions_table_labels_and_bold() -> None:
     import pandas as pd
 
+    from cobra_lab import paper
     from cobra_lab.studies.interventions import interventions_table, label
+    from cobra_lab.tables import paper_text
 
     rows = [("vanilla", "random", "none", 100.0), ("vanilla", "fair", "none", 98.0),
-            ("vanilla", "random", "balanced", 90.0), ("cobra", "random", "none", 40.0)]
+            ("vanilla", "random", "balanced", 90.0), ("cobra", "random", "none", 40.0), ("df", "random", "none", 60.0)]
     agg = pd.DataFrame([{"dataset": "d", "method": "dm", "ipc": 10, "mode": m, "distill.extractor": e,
                          "eval.group_weighting": w, "eod_max": eod, "acc": 50.0} for m, e, w, eod in rows])
-    assert [label(row) for _, row in agg.iterrows()] == ["vanilla", "RF", "MF", "COBRA"]
+    assert [label(row) for _, row in agg.iterrows()] == ["vanilla", "RF", "MF", "COBRA", "DF"]
     table, bold = interventions_table(agg)
-    assert list(table.index.get_level_values("intervention")) == ["vanilla", "RF", "MF", "COBRA"]
-    assert bold["EOD (Acc)"].tolist() == [False, False, False, True]
+    assert list(table.index.get_level_values("intervention")) == ["vanilla", "RF", "DF", "MF", "COBRA"]
+    assert bold["EOD (Acc)"].tolist() == [False, False, False, False, True]
+    assert set(table["paper"]) == {""}  # the paper's Table 18 has no dataset "d"
+    paper_rows = interventions_table(agg.assign(dataset="bffhq"))[0]
+    assert paper_rows.loc[("bffhq", "dm", 10, "DF"), "paper"] == paper_text(*paper.table18("bffhq", "dm", "DF"))
+
+
+def test_df_distills_a_different_set_from_vanilla_deterministically() -> None:
+    data = random_grouped_data()
+    df = distill(data, smoke_config("dm", "df"), progress=False)
+    torch.testing.assert_close(df.x, distill(data, smoke_config("dm", "df"), progress=False).x)
+    assert not torch.allclose(df.x, distill(data, smoke_config("dm", "vanilla"), progress=False).x)

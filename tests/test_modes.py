@@ -26,6 +26,20 @@ def test_target_shapes_and_weights():
     torch.testing.assert_close(vanilla[1], (weights[:, None] * phi[1]).sum(0))
 
 
+def test_df_reweights_the_pooled_batch_to_the_group_mean():
+    phi, counts = _table(torch.Generator().manual_seed(2))
+    df = MODES.build("df")
+    # a batch that mirrors each class's group mix: every present group gets the same weight, COBRA's target
+    torch.testing.assert_close(df.target(phi, counts, counts * 10), MODES.build("cobra").target(phi, counts))
+    # class 1: group 0 holds 70 % of the train images and 8 of 11 batch images; weights counts / share
+    population = torch.tensor([[5, 5, 5, 5], [70, 10, 10, 10], [5, 5, 5, 5]])
+    batch = torch.tensor([[1, 0, 1, 1], [8, 1, 1, 1], [1, 1, 1, 1]])
+    weights = torch.tensor([8 / 0.7, 1 / 0.1, 1 / 0.1, 1 / 0.1])
+    expected = (weights[:, None] * phi[1]).sum(0) / weights.sum()
+    torch.testing.assert_close(df.target(phi, batch, population)[1], expected)
+    assert not torch.allclose(expected, MODES.build("vanilla").target(phi, batch)[1])
+
+
 def test_fairdd_ignores_absent_groups_and_sums():
     phi, counts = _table(torch.Generator().manual_seed(1))
     syn = torch.randn(3, 5)

@@ -21,7 +21,7 @@ SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": 
                    "09_discrepancy": {"discrepancies": ["sq", "l2"]},
                    "10_cross_arch": {"archs": ["convnet", "alexnet"]}, "11_low_ipc": {"ipcs": [1]},
                    "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
-                   "12_interventions": {"compared": ["vanilla", "RF", "MF"]}}
+                   "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
 WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
                  "05_partial_labels", "06_tsne", "08_residuals", "09_discrepancy", "10_cross_arch", "11_low_ipc",
                  "12_interventions", "13_overhead"}

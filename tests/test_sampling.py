@@ -14,8 +14,8 @@ def test_every_mode_sees_the_same_budget_and_cells_are_right():
     generator = torch.Generator().manual_seed(0)
     y = torch.randint(0, 3, (500,), generator=generator)
     a = torch.where(torch.rand(500, generator=generator) < 0.9, y, torch.randint(0, 3, (500,), generator=generator))
-    stratified = CellSampler(y, a, 3, 3, 30, stratified=True)
-    pooled = CellSampler(y, a, 3, 3, 30, stratified=False)
+    stratified = CellSampler(y, a, 3, 3, 30, sampling="stratified")
+    pooled = CellSampler(y, a, 3, 3, 30, sampling="pooled")
     first, second = stratified.sample(generator), pooled.sample(generator)
     assert first.index.numel() == second.index.numel() == 90
     assert first.index.unique().numel() == 90  # without replacement
@@ -28,10 +28,34 @@ def test_every_mode_sees_the_same_budget_and_cells_are_right():
 def test_samples_change_between_steps_and_repeat_with_the_seed():
     y = torch.arange(200) % 2
     a = torch.arange(200) % 4
-    sampler = CellSampler(y, a, 2, 4, 20, stratified=True)
+    sampler = CellSampler(y, a, 2, 4, 20, sampling="stratified")
     one = sampler.sample(torch.Generator().manual_seed(3)).index
     two = sampler.sample(torch.Generator().manual_seed(3)).index
     generator = torch.Generator().manual_seed(3)
     sampler.sample(generator)
     three = sampler.sample(generator).index
     assert torch.equal(one, two) and not torch.equal(one, three)
+
+
+def test_grouped_sampling_draws_like_pooled_but_keeps_group_cells():
+    generator = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (600,), generator=generator)
+    a = torch.where(torch.rand(600, generator=generator) < 0.9, y, torch.randint(0, 3, (600,), generator=generator))
+    grouped = CellSampler(y, a, 3, 3, 30, sampling="grouped")
+    pooled = CellSampler(y, a, 3, 3, 30, sampling="pooled")
+    first = grouped.sample(torch.Generator().manual_seed(4))
+    torch.testing.assert_close(first.index, pooled.sample(torch.Generator().manual_seed(4)).index)  # same draw
+    torch.testing.assert_close(first.cell, y[first.index] * 3 + a[first.index])
+    assert (torch.bincount(first.cell, minlength=9).view(3, 3) == first.counts).all()
+    assert (first.counts.sum(1) == 30).all() and (grouped.population == torch.bincount(y * 3 + a).view(3, 3)).all()
+    # the group mix follows the class's: the majority group dominates, unlike a stratified batch
+    assert (first.counts.argmax(1) == torch.arange(3)).all()
+    assert not torch.equal(first.counts, grouped.sample(torch.Generator().manual_seed(5)).counts)
+
+
+def test_unknown_sampling_is_a_user_error():
+    import pytest
+
+    from cobra_lab.errors import UserError
+    with pytest.raises(UserError, match="sampling"):
+        CellSampler(torch.zeros(4, dtype=torch.long), torch.zeros(4, dtype=torch.long), 1, 1, 2, sampling="strat")

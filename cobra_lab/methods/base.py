@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .. import nets
+from ..compiled import frozen_embedder
 from ..sampling import RealBatch
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -32,6 +33,14 @@ class Method:
         if chunk in (None, "auto"):
             return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
+
+    def embedder(self, net: nn.Module, device: torch.device,
+                 chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``compile`` is on
+        and it runs on the CPU."""
+        if self.config.get("compile", False) and device.type == "cpu":
+            return frozen_embedder(net, chunk)
+        return net.embed
 
     def rounds(self) -> int:
         """Synthetic-image updates per fresh network."""

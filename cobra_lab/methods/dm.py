@@ -37,11 +37,12 @@ class DM(Method):
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
         cell = batch.cell.to(x.device)
         chunk = self.chunk_size(x.device)
+        embed = self.embedder(net, x.device, chunk)
         with torch.no_grad():
             augmented = augment(x)  # [R, C, H, W]
             sums = None
             for start in range(0, x.shape[0], chunk):
-                embeddings = net.embed(augmented[start:start + chunk])  # [r, D]
+                embeddings = embed(augmented[start:start + chunk])  # [r, D]
                 if sums is None:
                     sums = embeddings.new_zeros(batch.counts.numel(), embeddings.shape[1])  # [K, D]
                 sums.index_add_(0, cell[start:start + chunk], embeddings)
@@ -49,7 +50,7 @@ class DM(Method):
             return sums / sizes.unsqueeze(1)
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
-        embeddings = net.embed(augment(x_syn))  # [C * ipc, D]
+        embeddings = self.embedder(net, x_syn.device)(augment(x_syn))  # [C * ipc, D]
         return embeddings.view(self.num_classes, -1, embeddings.shape[1]).mean(1)  # [C, D]
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..tables import cell_text
+from ..paper import table18_lookup
+from ..tables import cell_text, paper_text
 
 # label -> (stage, mode, config overrides); the definitions are in the notebook and in the modules named
 INTERVENTIONS = {
     "vanilla": ("none", "vanilla", {}),
     "RF": ("before distillation: fair extractor", "vanilla", {"distill.extractor": "fair"}),
+    "DF": ("during distillation: reweighted loss", "df", {}),
     "MF": ("after distillation: fair downstream", "vanilla", {"eval.group_weighting": "balanced"}),
     "COBRA": ("during distillation: barycenter target", "cobra", {}),
 }
@@ -25,15 +27,23 @@ def label(row: pd.Series) -> str:
 
 
 def interventions_table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per intervention (dataset, method, IPC): its stage and "EOD (Acc)"; bold marks the lowest EOD."""
+    """One row per intervention (dataset, method, IPC): its stage, "EOD (Acc)" and the paper's Table 18 value
+    where the paper reports that dataset at that IPC; bold marks the lowest EOD."""
     frame = agg.assign(intervention=[label(row) for _, row in agg.iterrows()])
     frame["order"] = frame["intervention"].map({name: k for k, name in enumerate(INTERVENTIONS)})
     frame = frame.sort_values(["dataset", "method", "ipc", "order"])
     table = pd.DataFrame({"dataset": frame["dataset"], "method": frame["method"], "ipc": frame["ipc"],
                           "intervention": frame["intervention"],
                           "stage": [INTERVENTIONS.get(name, ("?",))[0] for name in frame["intervention"]],
-                          "EOD (Acc)": [cell_text(e, a) for e, a in zip(frame[metric], frame["acc"])]})
+                          "EOD (Acc)": [cell_text(e, a) for e, a in zip(frame[metric], frame["acc"])],
+                          "paper": [_paper_cell(row) for _, row in frame.iterrows()]})
     table = table.set_index(["dataset", "method", "ipc", "intervention"])
     best = frame.groupby(["dataset", "method", "ipc"])[metric].transform("min") == frame[metric]
-    bold = pd.DataFrame({"stage": False, "EOD (Acc)": best.to_numpy()}, index=table.index)
+    bold = pd.DataFrame({"stage": False, "EOD (Acc)": best.to_numpy(), "paper": False}, index=table.index)
     return table, bold
+
+
+def _paper_cell(row: pd.Series) -> str:
+    """The paper's Table 18 cell for an aggregated row ("" where it reports none)."""
+    value = table18_lookup(row["dataset"], row["ipc"])((row["intervention"],), row["method"], row["mode"])
+    return paper_text(*value) if value else ""

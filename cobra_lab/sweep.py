@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from .config import FULL, get_dotted, resolve
 from .errors import UserError, check_int
 from .runner import run_one
-from .store import RunDir, default_root, run_id
+from .store import RunDir, default_root, run_id, synset_id
 
 GRID_KEYS = {"profile", "datasets", "methods", "modes", "ipc", "seeds", "runs", "preset", "data", "set", "full"}
 DATA_KEYS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
@@ -102,6 +102,21 @@ def _run_cell(config: dict, root: str) -> dict:
         return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
 
 
+def _run_cells(cells: list[tuple[int, dict]], root: str) -> list[tuple[int, dict]]:
+    """Several grid cells in one worker, one after another: (index, result) for each."""
+    return [(index, _run_cell(config, root)) for index, config in cells]
+
+
+def _sharing_groups(configs: list[dict], indices: list[int]) -> list[list[tuple[int, dict]]]:
+    """The cells grouped by distilled set: runs that differ only in evaluation go to one worker, so their
+    shared set is distilled once (FULL runs distill nothing and stand alone)."""
+    groups: dict[str, list[tuple[int, dict]]] = {}
+    for index, config in zip(indices, configs):
+        key = run_id(config) if config["method"] == FULL else synset_id(config)
+        groups.setdefault(key, []).append((index, config))
+    return list(groups.values())
+
+
 def _init_worker(threads: int) -> None:
     """Share the CPU cores between worker processes."""
     import torch
@@ -159,9 +174,9 @@ def _execute(configs: list[dict], indices: list[int], workers: int, root: str) -
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = {pool.submit(_run_cell, config, root): index for index, config in zip(indices, configs)}
+        futures = [pool.submit(_run_cells, cells, root) for cells in _sharing_groups(configs, indices)]
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield from future.result()
 
 
 def aggregate(df: pd.DataFrame, keys: Iterable[str] = AGGREGATED) -> pd.DataFrame:

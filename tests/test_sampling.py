@@ -10,10 +10,16 @@ def test_stratified_quota_spreads_shortfall():
     assert int(stratified_quota(torch.tensor([9, 9, 9]), 10).sum()) == 10
 
 
+def _skewed_labels(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Classes and groups of n images over 3 classes and 3 groups, 90 % of class k (plus a few) in group k."""
+    generator = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (n,), generator=generator)
+    return y, torch.where(torch.rand(n, generator=generator) < 0.9, y, torch.randint(0, 3, (n,), generator=generator))
+
+
 def test_every_mode_sees_the_same_budget_and_cells_are_right():
     generator = torch.Generator().manual_seed(0)
-    y = torch.randint(0, 3, (500,), generator=generator)
-    a = torch.where(torch.rand(500, generator=generator) < 0.9, y, torch.randint(0, 3, (500,), generator=generator))
+    y, a = _skewed_labels(500)
     stratified = CellSampler(y, a, 3, 3, 30, sampling="stratified")
     pooled = CellSampler(y, a, 3, 3, 30, sampling="pooled")
     first, second = stratified.sample(generator), pooled.sample(generator)
@@ -38,9 +44,7 @@ def test_samples_change_between_steps_and_repeat_with_the_seed():
 
 
 def test_grouped_sampling_draws_like_pooled_but_keeps_group_cells():
-    generator = torch.Generator().manual_seed(0)
-    y = torch.randint(0, 3, (600,), generator=generator)
-    a = torch.where(torch.rand(600, generator=generator) < 0.9, y, torch.randint(0, 3, (600,), generator=generator))
+    y, a = _skewed_labels(600)
     grouped = CellSampler(y, a, 3, 3, 30, sampling="grouped")
     pooled = CellSampler(y, a, 3, 3, 30, sampling="pooled")
     first = grouped.sample(torch.Generator().manual_seed(4))

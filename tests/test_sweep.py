@@ -93,3 +93,12 @@ def test_cli_sweep_on_a_study_file_with_overrides(tmp_path: Path, capsys: pytest
     assert code == 0
     assert "cobra" in capsys.readouterr().out
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def test_runs_sharing_a_distilled_set_go_to_one_worker() -> None:
+    configs = sweep.expand([{**GRID, "seeds": [0], "set": {"eval.arch": [None, "alexnet"]}},
+                            {"profile": "smoke", "datasets": ["cdigits_bg"], "methods": ["full"]}])
+    groups = sweep._sharing_groups(configs, list(range(len(configs))))
+    modes = [{config["mode"] for _, config in group} for group in groups]
+    assert sorted(len(group) for group in groups) == [1, 2, 2] and {"vanilla"} in modes and {None} in modes
+    assert all(len({config["eval"]["arch"] for _, config in group}) == len(group) for group in groups)

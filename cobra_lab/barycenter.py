@@ -72,4 +72,7 @@ def barycenter(phi: torch.Tensor, present: torch.Tensor, discrepancy: str = "sq"
 
     with torch.enable_grad():
         optimizer.step(closure)
-    return m.detach().to(start.dtype)
+    # L-BFGS's line search can break down on a non-smooth objective (linf gave NaN at a quick run's 27th step):
+    # a class whose solution is not finite keeps its start, the mean
+    solved = m.detach()
+    return torch.where(torch.isfinite(solved).all(dim=1, keepdim=True), solved, start.double()).to(start.dtype)

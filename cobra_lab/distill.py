@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .augment import DSA
 from .data.types import GroupedData
+from .errors import UserError
 from .io import atomic_torch_save, torch_load
 from .methods import METHODS, Method
 from .modes import MODES, Mode
@@ -147,6 +148,9 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
             if round_index < method.rounds() - 1:
                 method.between_rounds(net, x_syn, y_syn, generator)
         losses.append(float(loss))
+        if not torch.isfinite(loss):  # a NaN set would evaluate as a trivially "fair" constant classifier
+            raise UserError(f"distillation diverged at iteration {iteration + 1} (loss {losses[-1]}); the run is "
+                            f"not stored: try a smaller distill.lr_img or another distill.discrepancy")
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
         done = iteration + 1
         if checkpoint is not None and done < iterations and (

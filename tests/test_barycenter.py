@@ -104,3 +104,18 @@ def test_distill_with_a_non_squared_barycenter(method: str, tmp_path) -> None:
     config = resolve("cdigits_bg", method, "cobra", 1, profile="smoke", overrides={"distill.discrepancy": "l2"})
     metrics = run_one(config, tmp_path, progress=False)
     assert 0 <= metrics["acc"] <= 100
+
+
+def test_a_class_whose_solve_breaks_down_keeps_the_mean(monkeypatch) -> None:
+    phi = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(0))
+    present = torch.ones(3, 4, dtype=torch.bool)
+
+    def broken_step(self, closure):
+        closure()
+        with torch.no_grad():
+            self.param_groups[0]["params"][0][1] = float("nan")  # class 1's solution breaks down
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", broken_step)
+    result = barycenter(phi, present, "linf")
+    assert torch.isfinite(result).all()
+    torch.testing.assert_close(result[1], phi[1].mean(0))

@@ -57,3 +57,10 @@ def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkey
     resumed = distill(data, config, checkpoint=checkpoint, progress=False)
     assert torch.equal(resumed.x, uninterrupted.x)
     assert resumed.losses == pytest.approx(uninterrupted.losses)
+
+
+def test_a_diverging_distillation_stops_with_a_one_line_error():
+    from cobra_lab.errors import UserError
+    # a NaN learning rate turns the images into NaN after the first step; the second loss is NaN
+    with pytest.raises(UserError, match="diverged at iteration 2"):
+        distill(random_grouped_data(), smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)

@@ -21,10 +21,11 @@ Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MODES: Registry["Mode"] = Registry("mode")
 
 
-def _weights(counts: torch.Tensor, uniform: bool) -> torch.Tensor:
-    """Per-cell weights [C, G] summing to one per class: by counts, or uniform over the groups present."""
-    mass = (counts > 0).to(torch.float32) if uniform else counts.to(torch.float32)
-    return mass / mass.sum(dim=1, keepdim=True).clamp_min(1e-12)
+def _mixture(phi: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+    """Per class, the mixture [C, D] of the cell statistics phi [C, G, D] with weights mass [C, G] normalised to one."""
+    mass = mass.to(torch.float32)
+    weights = mass / mass.sum(dim=1, keepdim=True).clamp_min(1e-12)  # [C, G]
+    return torch.einsum("cg,cgd->cd", weights.to(phi.dtype), phi)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Vanilla(Mode):
     """The pooled class statistic: group statistics weighted by their share of the class batch."""
 
     def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.einsum("cg,cgd->cd", _weights(counts, uniform=False).to(phi.dtype), phi)  # [C, D]
+        return _mixture(phi, counts)  # weighted by the images behind each cell
 
 
 class Reweighted(Mode):
@@ -65,10 +66,8 @@ class Reweighted(Mode):
     def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
         if population is None:
             raise ValueError("mode df needs the train split's images per cell (population)")
-        share = population.to(phi.dtype) / population.sum(dim=1, keepdim=True).clamp_min(1).to(phi.dtype)  # [C, G]
-        mass = torch.where(counts > 0, counts.to(phi.dtype) / share.clamp_min(1e-12), torch.zeros_like(share))
-        weights = mass / mass.sum(dim=1, keepdim=True).clamp_min(1e-12)  # [C, G]
-        return torch.einsum("cg,cgd->cd", weights, phi)  # [C, D]
+        share = population / population.sum(dim=1, keepdim=True).clamp_min(1)  # [C, G] pi(g|c)
+        return _mixture(phi, torch.where(counts > 0, counts / share.clamp_min(1e-12), torch.zeros_like(share)))
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class Cobra(Mode):
 
     def target(self, phi: torch.Tensor, counts: torch.Tensor, population: torch.Tensor | None = None) -> torch.Tensor:
         if self.discrepancy == "sq":
-            return torch.einsum("cg,cgd->cd", _weights(counts, uniform=True).to(phi.dtype), phi)  # [C, D]
+            return _mixture(phi, counts > 0)  # uniform over the groups present
         return barycenter(phi, counts > 0, self.discrepancy)  # [C, D]
 
     def configured(self, distill: dict) -> "Mode":

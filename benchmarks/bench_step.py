@@ -316,18 +316,42 @@ class Measurement:
     peak_mb: float | None
 
 
-def measure(args: argparse.Namespace, data: GroupedData, train_x: torch.Tensor, method: str, mode: str,
-            implementation: str, device: torch.device) -> Measurement:
-    """Time one configuration here; its memory here on CUDA, in a fresh process on the CPU."""
+def interleaved_medians(steps: dict[tuple[str, str], Step], count: int, warmup: int,
+                        device: torch.device) -> dict[tuple[str, str], float]:
+    """Median wall time of each step over ``count`` rounds that time every step once, in turn, after ``warmup``
+    untimed rounds; the machine's speed drifting during the run then affects every step alike."""
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in steps}
+    for _ in range(count):
+        for key, step in steps.items():
+            synchronize(device)
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def measure(args: argparse.Namespace, data: GroupedData, train_x: torch.Tensor, method: str,
+            device: torch.device) -> dict[tuple[str, str], Measurement]:
+    """Time every (mode, implementation) of ``method`` here, interleaved; memory here on CUDA, in a fresh
+    process per configuration on the CPU."""
     config = quick_config(method, args.ipc, args.width, args.real_per_class)
-    step = build_step(make_setup(data, train_x, config, device, args.seed), data, mode, implementation)
-    step()  # the first step compiles the engine's DM pass (quick profile: distill.compile); never timed
-    seconds = median_seconds(step, args.steps, args.warmup, device)
+    steps = {(mode, implementation): build_step(make_setup(data, train_x, config, device, args.seed), data, mode,
+                                                implementation)
+             for mode in MODE_NAMES for implementation in IMPLEMENTATIONS}
+    for step in steps.values():
+        step()  # the first step compiles the engine's passes (quick profile: distill.compile); never timed
+    seconds = interleaved_medians(steps, args.steps, args.warmup, device)
     if not args.memory:
-        return Measurement(seconds, None)
+        return {key: Measurement(seconds[key], None) for key in steps}
     if device.type == "cuda":
-        return Measurement(seconds, cuda_peak_mb(step, device))
-    return Measurement(seconds, child_peak_mb(args, method, mode, data.num_groups, implementation))
+        return {key: Measurement(seconds[key], cuda_peak_mb(step, device)) for key, step in steps.items()}
+    return {(mode, implementation): Measurement(seconds[mode, implementation],
+                                                child_peak_mb(args, method, mode, data.num_groups, implementation))
+            for mode, implementation in steps}
 
 
 # --- report ------------------------------------------------------------------------------------------------
@@ -425,19 +449,18 @@ def main(argv: list[str] | None = None) -> int:
         train_x = data.train.x.to(device)  # [N, 3, 32, 32]
         for method in METHOD_NAMES:
             print(f"bench_step: G={g} {method}", file=sys.stderr, flush=True)
-            for mode in MODE_NAMES:
-                for implementation in IMPLEMENTATIONS:
-                    results[method, mode, g, implementation] = measure(args, data, train_x, method, mode,
-                                                                       implementation, device)
+            for (mode, implementation), measurement in measure(args, data, train_x, method, device).items():
+                results[method, mode, g, implementation] = measurement
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
     print(f"device: {device}{threads}, torch {torch.__version__} | ConvNet width {args.width}, depth 3, "
           f"instancenorm | {CLASSES} classes of 3x32x32, ipc {args.ipc}, groups {' '.join(map(str, groups))}")
     print(f"real images per step: {CLASSES * args.real_per_class} ({args.real_per_class} per class), "
           f"every method, mode and implementation; {args.images_per_class} random images per class, "
           f"{SKEW:.0%} in group class % G")
-    print(f"time: median of {args.steps} steps after one first step (ours: compilation of the DM pass) and "
-          f"{args.warmup} warm-up steps; net creation excluded for both "
-          f"(one net per configuration, made before timing); DC: one outer round, inner-loop training excluded")
+    print(f"time: median of {args.steps} steps after one first step (ours: compilation) and {args.warmup} "
+          f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
+          f"excluded for both (one net per configuration, made before timing); DC: one outer round, inner-loop "
+          f"training excluded")
     print(memory_note(args, device))
     print(f"plain conv2d [{PLAIN_CONV_BATCH}, {args.width}, 32, 32] {args.width}->{args.width} 3x3: "
           f"{conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {dm_flops / 1e9:.3f} GFLOP (real forward + "

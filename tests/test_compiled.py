@@ -1,4 +1,5 @@
-"""The compiled embedding pass: same values and input gradients as eager, one compilation for every fresh net."""
+"""Compiled passes (DM embedding, DC class gradients): same values and input gradients as eager, one compilation
+for every fresh net."""
 import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
@@ -9,6 +10,7 @@ from cobra_lab.config import identity, resolve
 from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
+from cobra_lab.methods.dc import compiled_class_gradients
 
 
 def _frozen_net(seed: int) -> torch.nn.Module:
@@ -38,9 +40,21 @@ def test_fresh_nets_of_one_architecture_share_the_compilation():
     torch.testing.assert_close(out, _frozen_net(1).embed(x), rtol=1e-4, atol=1e-5)
 
 
-def test_compiled_distillation_is_deterministic_and_close_to_eager():
+def test_fresh_nets_share_the_compiled_class_gradients():
+    nets = [METHODS.build("dc", smoke_config("dc", "cobra"), (3, 16, 16), 4).new_net(torch.Generator().manual_seed(s))
+            for s in (0, 1)]
+    x = torch.randn(4, 2, 3, 16, 16)
+    compiled_class_gradients(nets[0], x)
+    graphs = counters["stats"]["unique_graphs"]
+    first, second = compiled_class_gradients(nets[0], x), compiled_class_gradients(nets[1], x)
+    assert counters["stats"]["unique_graphs"] == graphs and not torch.allclose(first, second)
+
+
+@pytest.mark.parametrize("method", ["dm", "dc"])
+def test_compiled_distillation_is_deterministic_and_close_to_eager(method):
     data = random_grouped_data()
-    runs = [distill(data, smoke_config("dm", "cobra", compile=flag), progress=False) for flag in (True, True, False)]
+    runs = [distill(data, smoke_config(method, "cobra", compile=flag), progress=False)
+            for flag in (True, True, False)]
     assert torch.equal(runs[0].x, runs[1].x)
     torch.testing.assert_close(runs[0].x, runs[2].x, rtol=1e-3, atol=1e-3)
 

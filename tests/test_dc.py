@@ -1,4 +1,4 @@
-"""DC statistics: batched per-cell gradients equal one autograd call per cell."""
+"""DC statistics: batched per-cell gradients equal one autograd call per cell, eager, threaded or compiled."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -6,7 +6,15 @@ from engine_fixtures import smoke_config
 
 from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
-from cobra_lab.methods.dc import cell_gradients, matched_layers, reference_loops, rowwise_cosine_distance
+from cobra_lab.methods.dc import (
+    cell_aligned_chunks,
+    cell_gradients,
+    compiled_class_gradients,
+    matched_layers,
+    reference_loops,
+    rowwise_cosine_distance,
+)
+from cobra_lab.sampling import CellSampler
 
 
 def _net():
@@ -31,6 +39,63 @@ def test_cell_gradients_match_a_loop_over_cells():
             continue
         grads = torch.autograd.grad(F.cross_entropy(net(x[rows]), labels[rows]), weights)
         torch.testing.assert_close(batched[k], torch.cat([g.flatten() for g in grads]), rtol=1e-4, atol=1e-6)
+
+
+def _per_class_loop(net, x, classes):
+    """Reference: each class's mean cross-entropy gradient of the matched weights, one autograd call per class."""
+    weights = [layer.weight for layer in matched_layers(net)]
+    labels = torch.arange(classes).repeat_interleave(x.shape[0] // classes)
+    return torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(
+        F.cross_entropy(net(x[labels == c]), labels[labels == c]), weights, create_graph=True)])
+        for c in range(classes)])  # [classes, D]
+
+
+def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes():
+    method, net = _net()
+    method.prepare(net, None, None, torch.Generator())
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(12, 3, 16, 16, generator=generator, requires_grad=True)
+    cotangent = torch.randn(4, sum(r * c for r, c in method.shapes), generator=generator)  # [classes, D]
+    expected = _per_class_loop(net, x, 4)
+    expected_image_grad, = torch.autograd.grad((expected * cotangent).sum(), x)
+    cell = torch.arange(4).repeat_interleave(3)
+    eager = cell_gradients(net, x, cell, torch.full((4,), 3), cell, create_graph=True)
+    compiled = compiled_class_gradients(net, x.view(4, 3, 3, 16, 16))
+    for stats in (eager, compiled):
+        torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
+        image_grad, = torch.autograd.grad((stats * cotangent).sum(), x)
+        torch.testing.assert_close(image_grad, expected_image_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_cell_aligned_chunks_split_only_runs_longer_than_a_chunk():
+    cell = torch.tensor([0] * 5 + [1] * 2 + [2] * 3 + [3] * 9)
+    assert cell_aligned_chunks(cell, 4) == [(0, 4), (4, 7), (7, 10), (10, 14), (14, 18), (18, 19)]
+    assert cell_aligned_chunks(cell, 10) == [(0, 10), (10, 19)]
+    assert cell_aligned_chunks(cell, 9) == [(0, 7), (7, 10), (10, 19)]
+    assert cell_aligned_chunks(cell[:0], 4) == []
+
+
+@pytest.mark.parametrize("sampling", ["stratified", "grouped"])
+def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(sampling):
+    method, net = _net()
+    method.config["real_chunk"] = 5  # several chunks, so both threads work
+    generator = torch.Generator().manual_seed(3)
+    y, a = torch.arange(80) % 4, torch.randint(0, 2, (80,), generator=generator)
+    x = torch.randn(80, 3, 16, 16, generator=generator)
+    batch = CellSampler(y, a, 4, 2, 12, sampling).sample(generator)  # grouped: cells interleaved within a class
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        stats, again = (method.real_statistics(net, x[batch.index], batch, lambda images: images) for _ in range(2))
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(stats, again)  # chunks are added in their order, whichever thread computed them
+    weights = [layer.weight for layer in matched_layers(net)]
+    rows, labels = x[batch.index], batch.cell // 2
+    for k in range(8):
+        members = batch.cell == k
+        grads = torch.autograd.grad(F.cross_entropy(net(rows[members]), labels[members]), weights)
+        torch.testing.assert_close(stats[k], torch.cat([g.flatten() for g in grads]), rtol=1e-4, atol=1e-6)
 
 
 def test_synthetic_statistics_carry_gradient_to_images():

@@ -34,13 +34,14 @@ class Method:
             return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
 
+    def compiles(self, device: torch.device) -> bool:
+        """Whether passes on ``device`` run compiled: ``distill.compile`` is on and the device is the CPU."""
+        return bool(self.config.get("compile", False)) and device.type == "cpu"
+
     def embedder(self, net: nn.Module, device: torch.device,
                  chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``compile`` is on
-        and it runs on the CPU."""
-        if self.config.get("compile", False) and device.type == "cpu":
-            return frozen_embedder(net, chunk)
-        return net.embed
+        """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``compiles``."""
+        return frozen_embedder(net, chunk) if self.compiles(device) else net.embed
 
     def rounds(self) -> int:
         """Synthetic-image updates per fresh network."""

@@ -2,18 +2,25 @@
 
 Per-cell gradients come from one forward and one backward over every image of every cell: the backward
 gives each image's gradient at each layer output (the loss is a weighted sum of per-image losses and the
-nets here normalise per image), and each cell's weight gradient is the batched product of those with the
-layer inputs, with no Python loop over cells or groups. The synthetic per-class gradients keep their
-graph so the images can learn.
+nets here normalise per image), and each cell's weight gradient is one weight-gradient convolution of its
+images' slice of those with the layer inputs. The synthetic per-class gradients keep their graph so the
+images can learn.
 """
 from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..compiled import compiled_for, weights_of
 from ..errors import UserError
 from ..sampling import RealBatch
+from ..threads import single_threaded_pool
 from ..training import train_epochs
 from . import METHODS
 from .base import Augment, Method
@@ -37,27 +44,42 @@ def matched_layers(net: nn.Module) -> list[nn.Module]:
     return [module for module in net.modules() if isinstance(module, MATCHED_LAYERS)]
 
 
-def _unfold_like_weight(module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """Layer inputs arranged like the weight's columns: [R, I * kh * kw, P] for a conv, [R, I, 1] for a linear."""
-    if not isinstance(module, nn.Conv2d):
-        return inputs.unsqueeze(2)
-    if module.stride != (1, 1) or module.dilation != (1, 1) or module.groups != 1:
-        return F.unfold(inputs, module.kernel_size, module.dilation, module.padding, module.stride)
-    # stride-1 convs: stack shifted views of the padded input (several times faster than F.unfold on CPU)
-    (kh, kw), (ph, pw) = module.kernel_size, module.padding
-    padded = F.pad(inputs, [pw, pw, ph, ph])  # [R, I, H + 2ph, W + 2pw]
-    height, width = padded.shape[2] - kh + 1, padded.shape[3] - kw + 1
-    shifted = [padded[:, :, i:i + height, j:j + width] for i in range(kh) for j in range(kw)]
-    return torch.stack(shifted, dim=2).flatten(1, 2).flatten(2)  # [R, I * kh * kw, P]
+def _weight_gradient(layer: nn.Module, inputs: torch.Tensor, out_grad: torch.Tensor) -> torch.Tensor:
+    """Gradient of the layer's weight from its inputs and the gradient at its output, summed over the images."""
+    if isinstance(layer, nn.Conv2d):
+        return torch.nn.grad.conv2d_weight(inputs, layer.weight.shape, out_grad, layer.stride, layer.padding,
+                                           layer.dilation, layer.groups)  # [O, I / groups, kh, kw]
+    return out_grad.t() @ inputs  # [O, I]
 
 
-def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
-                   create_graph: bool) -> torch.Tensor:
-    """Per-cell gradients [K, D] of the mean cross-entropy of each cell's images w.r.t. the matched weights.
+def cell_runs(cell: torch.Tensor) -> tuple[list[int], list[int]]:
+    """Cell id and length of each run of equal consecutive entries of cell [R]."""
+    ids, lengths = torch.unique_consecutive(cell, return_counts=True)
+    return ids.tolist(), lengths.tolist()
 
-    x [R, C, H, W]; cell, labels [R]; sizes [K] images per cell. D = the matched weights, flattened in
-    module order. Each image's weight gradient is one small matrix product (batched over images), and the
-    cells are segment sums of those.
+
+def cell_aligned_chunks(cell: torch.Tensor, chunk: int) -> list[tuple[int, int]]:
+    """(start, stop) chunks of at most ``chunk`` rows of cell [R] that split a run of one cell only when the run
+    alone is longer than ``chunk``."""
+    chunks, start, stop = [], 0, 0
+    for length in cell_runs(cell)[1]:
+        while length > 0:
+            if stop - start == chunk or (stop > start and stop - start + length > chunk):
+                chunks.append((start, stop))
+                start = stop
+            step = min(length, chunk - (stop - start))
+            stop, length = stop + step, length - step
+    return chunks + [(start, stop)] if stop > start else chunks
+
+
+def run_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
+                  create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cell ids [runs] and gradients [runs, D] of each run of one cell's consecutive images in x [R, C, H, W].
+
+    A run's row is its images' share of their cell's mean cross-entropy gradient w.r.t. the matched weights
+    (D = those weights, flattened in module order); cell, labels [R]; sizes [K] images per cell. One forward
+    and one backward to the layer outputs serve every run; each run then gets its weight gradients from one
+    weight-gradient convolution (or product) per layer.
     """
     layers = matched_layers(net)
     captured: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -71,13 +93,69 @@ def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: t
     weights = 1.0 / sizes[cell].to(logits.dtype)  # [R]
     loss = (weights * F.cross_entropy(logits, labels, reduction="none")).sum()
     outputs_grad = torch.autograd.grad(loss, [out for _, out in captured], create_graph=create_graph)
-    blocks = []
-    for layer, (inputs, _), out_grad in zip(layers, captured, outputs_grad):
-        columns = _unfold_like_weight(layer, inputs)  # [R, I', P]
-        out_grad = out_grad.flatten(2) if out_grad.dim() > 2 else out_grad.unsqueeze(2)  # [R, O, P]
-        per_image = torch.bmm(out_grad, columns.transpose(1, 2)).flatten(1)  # [R, O * I']
-        blocks.append(per_image.new_zeros(sizes.numel(), per_image.shape[1]).index_add(0, cell, per_image))
-    return torch.cat(blocks, dim=1)  # [K, D]
+    ids, lengths = cell_runs(cell)
+    bounds = [0, *itertools.accumulate(lengths)]
+    per_run = torch.stack([  # [runs, D]
+        torch.cat([_weight_gradient(layer, inputs[start:stop], out_grad[start:stop]).flatten()
+                   for layer, (inputs, _), out_grad in zip(layers, captured, outputs_grad)])
+        for start, stop in zip(bounds[:-1], bounds[1:])])
+    return torch.tensor(ids, device=x.device), per_run
+
+
+def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
+                   create_graph: bool) -> torch.Tensor:
+    """Per-cell gradients [K, D] of the mean cross-entropy of each cell's images w.r.t. the matched weights
+    (``run_gradients`` summed per cell); x [R, C, H, W], cell, labels [R], sizes [K]."""
+    ids, per_run = run_gradients(net, x, cell, sizes, labels, create_graph)
+    return per_run.new_zeros(sizes.numel(), per_run.shape[1]).index_add(0, ids, per_run)
+
+
+def _class_gradient_functions(skeleton: nn.Module) -> tuple[Callable, Callable]:
+    """Compiled (class gradients, their vector-Jacobian product w.r.t. the images) for one architecture.
+
+    class gradients: (state, x [C, n, ...], labels [C, n]) -> [C, D], each class's mean cross-entropy
+    gradient w.r.t. the matched weights (``torch.func.grad`` vmapped over classes); the product takes a
+    cotangent [C, D] and returns the images' gradient [C, n, ...] (a double backward, traced by torch.func,
+    since compiled autograd graphs cannot be differentiated twice).
+    """
+    names = [f"{name}.weight" for name, module in skeleton.named_modules() if isinstance(module, MATCHED_LAYERS)]
+
+    def class_gradients(state: dict, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        def mean_loss(weights: dict, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(torch.func.functional_call(skeleton, {**state, **weights}, (images,)), targets)
+
+        matched = {name: state[name] for name in names}
+        grads = torch.func.vmap(torch.func.grad(mean_loss), in_dims=(None, 0, 0))(matched, x, labels)
+        return torch.cat([grads[name].flatten(1) for name in names], dim=1)  # [C, D]
+
+    def images_gradient(state: dict, x: torch.Tensor, labels: torch.Tensor, cotangent: torch.Tensor) -> torch.Tensor:
+        _, pull_back = torch.func.vjp(lambda images: class_gradients(state, images, labels), x)
+        return pull_back(cotangent)[0]  # [C, n, ...]
+
+    return torch.compile(class_gradients, dynamic=False), torch.compile(images_gradient, dynamic=False)
+
+
+class _CompiledClassGradients(torch.autograd.Function):
+    """Per-class gradients [C, D] of images [C, n, ...] whose backward is the compiled product (first order)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, labels: torch.Tensor, state: dict, functions: tuple) -> torch.Tensor:
+        ctx.save_for_backward(x, labels)
+        ctx.state, ctx.images_gradient = state, functions[1]
+        return functions[0](state, x, labels)
+
+    @staticmethod
+    def backward(ctx, cotangent: torch.Tensor) -> tuple:
+        x, labels = ctx.saved_tensors
+        return ctx.images_gradient(ctx.state, x, labels, cotangent.contiguous()), None, None, None
+
+
+def compiled_class_gradients(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Each class's mean cross-entropy gradient w.r.t. the matched weights, compiled: x [C, n, ...] -> [C, D],
+    differentiable w.r.t. x (once); the net's weights are held fixed."""
+    functions = compiled_for(net, "class_gradients", _class_gradient_functions)
+    labels = torch.arange(x.shape[0], device=x.device).unsqueeze(1).expand(x.shape[:2]).contiguous()  # [C, n]
+    return _CompiledClassGradients.apply(x.contiguous(), labels, weights_of(net), functions)
 
 
 def matrix_shapes(net: nn.Module) -> list[tuple[int, int]]:
@@ -103,6 +181,7 @@ class DC(Method):
     """DC: Phi = gradient of the mean cross-entropy; D = per-row cosine distance; outer/inner loops."""
 
     name = "dc"
+    cpu_chunk = 64  # measured with benchmarks/bench_step.py at quick sizes: see benchmarks/README.md
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
@@ -130,15 +209,38 @@ class DC(Method):
 
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
         sizes = batch.counts.flatten().to(x.device)  # [K]
-        labels = batch.cell.to(x.device) // batch.counts.shape[1]  # [R]
-        cell, augmented, chunk = batch.cell.to(x.device), augment(x), self.chunk_size(x.device)
-        # the loss is a sum of per-image terms, so chunks of images add up to the whole batch's cell gradients
-        return sum(cell_gradients(net, augmented[start:start + chunk], cell[start:start + chunk], sizes,
-                                  labels[start:start + chunk], create_graph=False).detach()
-                   for start in range(0, x.shape[0], chunk))
+        order = torch.argsort(batch.cell, stable=True).to(x.device)  # one run per cell (DF batches come by class)
+        cell = batch.cell.to(x.device)[order]  # [R]
+        labels, augmented = cell // batch.counts.shape[1], augment(x)[order]  # [R], [R, C, H, W]
+        chunks = cell_aligned_chunks(cell, self.chunk_size(x.device))
+        # on the CPU the chunks go to one thread per core, each with its own copy of the net (hooks are per module)
+        threaded = x.device.type == "cpu" and min(len(chunks), torch.get_num_threads()) > 1
+        copies: dict[int, nn.Module] = {}
+
+        def chunk_gradients(bounds: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+            thread = threading.get_ident()
+            if threaded and thread not in copies:
+                copies[thread] = copy.deepcopy(net)
+            own = copies[thread] if threaded else net
+            start, stop = bounds
+            return run_gradients(own, augmented[start:stop], cell[start:stop], sizes, labels[start:stop],
+                                 create_graph=False)
+
+        results = single_threaded_pool(torch.get_num_threads()).map(chunk_gradients, chunks) if threaded else \
+            map(chunk_gradients, chunks)
+        total = None
+        # the loss is a sum of per-image terms, so the runs add up to the whole batch's cell gradients; they are
+        # added in chunk order whichever thread computed them, so the sum is deterministic
+        for ids, per_run in results:
+            if total is None:
+                total = per_run.new_zeros(sizes.numel(), per_run.shape[1])  # [K, D]
+            total.index_add_(0, ids, per_run.detach())
+        return total
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
         ipc = x_syn.shape[0] // self.num_classes
+        if self.compiles(x_syn.device):
+            return compiled_class_gradients(net, augment(x_syn).view(self.num_classes, ipc, *x_syn.shape[1:]))
         cell = torch.arange(self.num_classes, device=x_syn.device).repeat_interleave(ipc)  # [C * ipc]
         sizes = torch.full((self.num_classes,), ipc, device=x_syn.device)
         return cell_gradients(net, augment(x_syn), cell, sizes, cell, create_graph=True)

@@ -23,6 +23,16 @@ def _net():
     return method, net
 
 
+def _loop_over_cells(net, x, cell, labels, cells, create_graph=False):
+    """Reference: each cell's mean cross-entropy gradient of the matched weights, one autograd call per cell
+    ([cells, D]; zeros for an empty cell)."""
+    weights = [layer.weight for layer in matched_layers(net)]
+    zeros = torch.zeros(sum(w.numel() for w in weights))
+    return torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(
+        F.cross_entropy(net(x[cell == k]), labels[cell == k]), weights, create_graph=create_graph)])
+        if (cell == k).any() else zeros for k in range(cells)])
+
+
 def test_cell_gradients_match_a_loop_over_cells():
     _, net = _net()
     generator = torch.Generator().manual_seed(1)
@@ -31,23 +41,8 @@ def test_cell_gradients_match_a_loop_over_cells():
     labels = cell // 2
     x = torch.randn(cell.numel(), 3, 16, 16, generator=generator)
     batched = cell_gradients(net, x, cell, sizes, labels, create_graph=False)
-    weights = [layer.weight for layer in matched_layers(net)]
-    for k in range(8):
-        rows = cell == k
-        if not rows.any():
-            assert batched[k].abs().max() == 0
-            continue
-        grads = torch.autograd.grad(F.cross_entropy(net(x[rows]), labels[rows]), weights)
-        torch.testing.assert_close(batched[k], torch.cat([g.flatten() for g in grads]), rtol=1e-4, atol=1e-6)
-
-
-def _per_class_loop(net, x, classes):
-    """Reference: each class's mean cross-entropy gradient of the matched weights, one autograd call per class."""
-    weights = [layer.weight for layer in matched_layers(net)]
-    labels = torch.arange(classes).repeat_interleave(x.shape[0] // classes)
-    return torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(
-        F.cross_entropy(net(x[labels == c]), labels[labels == c]), weights, create_graph=True)])
-        for c in range(classes)])  # [classes, D]
+    assert batched[sizes == 0].abs().max() == 0
+    torch.testing.assert_close(batched, _loop_over_cells(net, x, cell, labels, 8), rtol=1e-4, atol=1e-6)
 
 
 def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes():
@@ -56,9 +51,9 @@ def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes
     generator = torch.Generator().manual_seed(2)
     x = torch.randn(12, 3, 16, 16, generator=generator, requires_grad=True)
     cotangent = torch.randn(4, sum(r * c for r, c in method.shapes), generator=generator)  # [classes, D]
-    expected = _per_class_loop(net, x, 4)
-    expected_image_grad, = torch.autograd.grad((expected * cotangent).sum(), x)
     cell = torch.arange(4).repeat_interleave(3)
+    expected = _loop_over_cells(net, x, cell, cell, 4, create_graph=True)
+    expected_image_grad, = torch.autograd.grad((expected * cotangent).sum(), x)
     eager = cell_gradients(net, x, cell, torch.full((4,), 3), cell, create_graph=True)
     compiled = compiled_class_gradients(net, x.view(4, 3, 3, 16, 16))
     for stats in (eager, compiled):
@@ -90,12 +85,8 @@ def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(s
     finally:
         torch.set_num_threads(previous)
     assert torch.equal(stats, again)  # chunks are added in their order, whichever thread computed them
-    weights = [layer.weight for layer in matched_layers(net)]
-    rows, labels = x[batch.index], batch.cell // 2
-    for k in range(8):
-        members = batch.cell == k
-        grads = torch.autograd.grad(F.cross_entropy(net(rows[members]), labels[members]), weights)
-        torch.testing.assert_close(stats[k], torch.cat([g.flatten() for g in grads]), rtol=1e-4, atol=1e-6)
+    expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
+    torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_synthetic_statistics_carry_gradient_to_images():

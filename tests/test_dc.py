@@ -5,11 +5,14 @@ import torch.nn.functional as F
 from engine_fixtures import smoke_config
 
 from cobra_lab.errors import UserError
-from cobra_lab.methods import METHODS
+from cobra_lab.methods import METHODS, dc
 from cobra_lab.methods.dc import (
+    DC,
+    _image_weight_gradients,
     cell_aligned_chunks,
     cell_gradients,
     compiled_class_gradients,
+    image_summed_gradients,
     matched_layers,
     reference_loops,
     rowwise_cosine_distance,
@@ -40,9 +43,22 @@ def test_cell_gradients_match_a_loop_over_cells():
     sizes = torch.bincount(cell, minlength=8)
     labels = cell // 2
     x = torch.randn(cell.numel(), 3, 16, 16, generator=generator)
-    batched = cell_gradients(net, x, cell, sizes, labels, create_graph=False)
-    assert batched[sizes == 0].abs().max() == 0
-    torch.testing.assert_close(batched, _loop_over_cells(net, x, cell, labels, 8), rtol=1e-4, atol=1e-6)
+    expected = _loop_over_cells(net, x, cell, labels, 8)
+    for batched in (cell_gradients(net, x, cell, sizes, labels, create_graph=False),
+                    image_summed_gradients(net, x, cell, sizes, labels)):
+        assert batched[sizes == 0].abs().max() == 0
+        torch.testing.assert_close(batched, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2), torch.nn.Linear(5, 3)])
+def test_image_weight_gradients_are_each_images_own(layer):
+    generator = torch.Generator().manual_seed(4)
+    shape = (3, 4, 8, 8) if isinstance(layer, torch.nn.Conv2d) else (3, 5)
+    inputs = torch.randn(*shape, generator=generator)
+    out_grad = torch.randn_like(layer(inputs), memory_format=torch.contiguous_format)
+    expected = torch.stack([torch.autograd.grad(layer(image[None]), layer.weight, grad[None])[0].flatten()
+                            for image, grad in zip(inputs, out_grad)])  # [3, weight numel]
+    torch.testing.assert_close(_image_weight_gradients(layer, inputs, out_grad), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes():
@@ -85,6 +101,19 @@ def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(s
     finally:
         torch.set_num_threads(previous)
     assert torch.equal(stats, again)  # chunks are added in their order, whichever thread computed them
+    expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
+    torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_real_statistics_summed_by_image_match_one_call_per_cell(monkeypatch):
+    method, net = _net()
+    monkeypatch.setattr(DC, "sums_images", staticmethod(lambda device: True))  # the GPU path, here on the CPU
+    monkeypatch.setattr(dc, "PER_IMAGE_ELEMENTS", 3000)  # a few images at a time in the larger layers
+    generator = torch.Generator().manual_seed(5)
+    y, a = torch.arange(60) % 4, torch.randint(0, 2, (60,), generator=generator)
+    x = torch.randn(60, 3, 16, 16, generator=generator)
+    batch = CellSampler(y, a, 4, 2, 10, "grouped").sample(generator)
+    stats = method.real_statistics(net, x[batch.index], batch, lambda images: images)
     expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
     torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
 

@@ -72,15 +72,11 @@ def cell_aligned_chunks(cell: torch.Tensor, chunk: int) -> list[tuple[int, int]]
     return chunks + [(start, stop)] if stop > start else chunks
 
 
-def run_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
-                  create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The cell ids [runs] and gradients [runs, D] of each run of one cell's consecutive images in x [R, C, H, W].
-
-    A run's row is its images' share of their cell's mean cross-entropy gradient w.r.t. the matched weights
-    (D = those weights, flattened in module order); cell, labels [R]; sizes [K] images per cell. One forward
-    and one backward to the layer outputs serve every run; each run then gets its weight gradients from one
-    weight-gradient convolution (or product) per layer.
-    """
+def _output_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor,
+                      labels: torch.Tensor, create_graph: bool) -> tuple[list[nn.Module], list[torch.Tensor],
+                                                                         tuple[torch.Tensor, ...]]:
+    """The matched layers, their inputs and the gradients at their outputs of the cell-weighted loss: each
+    image's cross-entropy divided by its cell's size (sizes [K]); x [R, C, H, W], cell, labels [R]."""
     layers = matched_layers(net)
     captured: list[tuple[torch.Tensor, torch.Tensor]] = []
     hooks = [layer.register_forward_hook(lambda module, args, out: captured.append((args[0], out)))
@@ -93,13 +89,62 @@ def run_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: to
     weights = 1.0 / sizes[cell].to(logits.dtype)  # [R]
     loss = (weights * F.cross_entropy(logits, labels, reduction="none")).sum()
     outputs_grad = torch.autograd.grad(loss, [out for _, out in captured], create_graph=create_graph)
+    return layers, [inputs for inputs, _ in captured], outputs_grad
+
+
+def run_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
+                  create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cell ids [runs] and gradients [runs, D] of each run of one cell's consecutive images in x [R, C, H, W].
+
+    A run's row is its images' share of their cell's mean cross-entropy gradient w.r.t. the matched weights
+    (D = those weights, flattened in module order); cell, labels [R]; sizes [K] images per cell. One forward
+    and one backward to the layer outputs serve every run; each run then gets its weight gradients from one
+    weight-gradient convolution (or product) per layer.
+    """
+    layers, inputs, outputs_grad = _output_gradients(net, x, cell, sizes, labels, create_graph)
     ids, lengths = cell_runs(cell)
     bounds = [0, *itertools.accumulate(lengths)]
     per_run = torch.stack([  # [runs, D]
-        torch.cat([_weight_gradient(layer, inputs[start:stop], out_grad[start:stop]).flatten()
-                   for layer, (inputs, _), out_grad in zip(layers, captured, outputs_grad)])
+        torch.cat([_weight_gradient(layer, layer_inputs[start:stop], out_grad[start:stop]).flatten()
+                   for layer, layer_inputs, out_grad in zip(layers, inputs, outputs_grad)])
         for start, stop in zip(bounds[:-1], bounds[1:])])
     return torch.tensor(ids, device=x.device), per_run
+
+
+PER_IMAGE_ELEMENTS = 1 << 27  # per-image weight gradients held at once (512 MB of float32), whatever the batch
+
+
+def _image_weight_gradients(layer: nn.Module, inputs: torch.Tensor, out_grad: torch.Tensor) -> torch.Tensor:
+    """Each image's own gradient of the layer's weight [R, weight numel], from one convolution grouped by image
+    (or one outer product per image)."""
+    images = inputs.shape[0]
+    if isinstance(layer, nn.Conv2d):
+        out_channels, in_per_group, kh, kw = layer.weight.shape
+        return torch.nn.grad.conv2d_weight(  # [R * O, I / groups, kh, kw]: the images as groups of channels
+            inputs.reshape(1, -1, *inputs.shape[2:]), (images * out_channels, in_per_group, kh, kw),
+            out_grad.reshape(1, -1, *out_grad.shape[2:]), layer.stride, layer.padding, layer.dilation,
+            images * layer.groups).view(images, -1)
+    return (out_grad[:, :, None] * inputs[:, None, :]).flatten(1)  # [R, O * I]
+
+
+def image_summed_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor,
+                           labels: torch.Tensor) -> torch.Tensor:
+    """Per-cell gradients [K, D] as ``cell_gradients`` (detached), summed from each image's own weight gradients.
+
+    A few large kernels per layer, whatever the number of cells, suit a GPU, where one small weight-gradient
+    convolution per run of a cell costs more to launch than to run; x [R, C, H, W], cell, labels [R], sizes [K].
+    """
+    layers, inputs, outputs_grad = _output_gradients(net, x, cell, sizes, labels, create_graph=False)
+    per_layer = []
+    for layer, layer_inputs, out_grad in zip(layers, inputs, outputs_grad):
+        summed = out_grad.new_zeros(sizes.numel(), layer.weight.numel())  # [K, weight numel]
+        rows = max(1, PER_IMAGE_ELEMENTS // layer.weight.numel())
+        for start in range(0, x.shape[0], rows):
+            per_image = _image_weight_gradients(layer, layer_inputs[start:start + rows].detach(),
+                                                out_grad[start:start + rows])  # [rows, weight numel]
+            summed.index_add_(0, cell[start:start + rows], per_image)
+        per_layer.append(summed)
+    return torch.cat(per_layer, dim=1)
 
 
 def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
@@ -207,6 +252,12 @@ class DC(Method):
         train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.config["lr_net"]), generator=generator,
                      batch=int(self.config["batch_train"]))
 
+    @staticmethod
+    def sums_images(device: torch.device) -> bool:
+        """Whether real cell gradients are summed from per-image ones (off the CPU: few large kernels) rather than
+        from one weight-gradient convolution per run of a cell (CPU: less work); see benchmarks/README.md."""
+        return device.type != "cpu"
+
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
         sizes = batch.counts.flatten().to(x.device)  # [K]
         order = torch.argsort(batch.cell, stable=True).to(x.device)  # one run per cell (DF batches come by class)
@@ -216,6 +267,7 @@ class DC(Method):
         # on the CPU the chunks go to one thread per core, each with its own copy of the net (hooks are per module)
         threaded = x.device.type == "cpu" and min(len(chunks), torch.get_num_threads()) > 1
         copies: dict[int, nn.Module] = {}
+        every_cell = torch.arange(sizes.numel(), device=x.device)  # [K]
 
         def chunk_gradients(bounds: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
             thread = threading.get_ident()
@@ -223,18 +275,21 @@ class DC(Method):
                 copies[thread] = copy.deepcopy(net)
             own = copies[thread] if threaded else net
             start, stop = bounds
+            if self.sums_images(x.device):
+                return every_cell, image_summed_gradients(own, augmented[start:stop], cell[start:stop], sizes,
+                                                          labels[start:stop])
             return run_gradients(own, augmented[start:stop], cell[start:stop], sizes, labels[start:stop],
                                  create_graph=False)
 
         results = single_threaded_pool(torch.get_num_threads()).map(chunk_gradients, chunks) if threaded else \
             map(chunk_gradients, chunks)
         total = None
-        # the loss is a sum of per-image terms, so the runs add up to the whole batch's cell gradients; they are
-        # added in chunk order whichever thread computed them, so the sum is deterministic
-        for ids, per_run in results:
+        # the loss is a sum of per-image terms, so the chunks' rows add up to the whole batch's cell gradients;
+        # they are added in chunk order whichever thread computed them, so the sum is deterministic
+        for ids, rows in results:
             if total is None:
-                total = per_run.new_zeros(sizes.numel(), per_run.shape[1])  # [K, D]
-            total.index_add_(0, ids, per_run.detach())
+                total = rows.new_zeros(sizes.numel(), rows.shape[1])  # [K, D]
+            total.index_add_(0, ids, rows.detach())
         return total
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:

@@ -1,7 +1,9 @@
 """CPU work split over threads, one per core, each running torch with a single intra-op thread."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import torch
 
@@ -18,3 +20,18 @@ def single_threaded_pool(workers: int) -> ThreadPoolExecutor:
         _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="cobra-lab",
                                              initializer=torch.set_num_threads, initargs=(1,))
     return _POOLS[workers]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch ops of the calling thread use one intra-op thread inside the block (then the previous count).
+
+    For the caller's own work while a ``single_threaded_pool`` keeps every core busy: a team of intra-op
+    threads started then waits for cores the workers hold, and its spinning slows them.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

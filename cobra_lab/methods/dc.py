@@ -8,6 +8,7 @@ images can learn.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import threading
@@ -20,7 +21,7 @@ from torch import nn
 from ..compiled import compiled_for, weights_of
 from ..errors import UserError
 from ..sampling import RealBatch
-from ..threads import single_threaded_pool
+from ..threads import one_thread, single_threaded_pool
 from ..training import train_epochs
 from . import METHODS
 from .base import Augment, Method
@@ -286,10 +287,11 @@ class DC(Method):
         total = None
         # the loss is a sum of per-image terms, so the chunks' rows add up to the whole batch's cell gradients;
         # they are added in chunk order whichever thread computed them, so the sum is deterministic
-        for ids, rows in results:
-            if total is None:
-                total = rows.new_zeros(sizes.numel(), rows.shape[1])  # [K, D]
-            total.index_add_(0, ids, rows.detach())
+        with one_thread() if threaded else contextlib.nullcontext():
+            for ids, rows in results:
+                if total is None:
+                    total = rows.new_zeros(sizes.numel(), rows.shape[1])  # [K, D]
+                total.index_add_(0, ids, rows.detach())
         return total
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:

@@ -71,12 +71,13 @@ def make_data(groups: int, images_per_class: int, seed: int) -> GroupedData:
                        [f"g{g}" for g in range(groups)], (0.5,) * 3, (0.5,) * 3)
 
 
-def quick_config(method: str, ipc: int, width: int, real_per_class: int) -> dict:
-    """The quick profile's settings for ``method``, with the benchmark's ipc, net width and real budget."""
+def quick_config(method: str, args: argparse.Namespace) -> dict:
+    """The quick profile's settings for ``method``, with the benchmark's ipc, net width, real budget and
+    compilation."""
     profile = load_profile("quick")
-    config = {"method": method, "ipc": ipc, "net": dict(profile["net"], width=width),
+    config = {"method": method, "ipc": args.ipc, "net": dict(profile["net"], width=args.width),
               **copy.deepcopy(profile["methods"][method])}
-    config["distill"]["real_per_class"] = real_per_class
+    config["distill"].update(real_per_class=args.real_per_class, compile=args.compile)
     return config
 
 
@@ -258,6 +259,7 @@ def child_argv(args: argparse.Namespace, method: str, mode: str, groups: int, im
     return [sys.executable, str(Path(__file__).resolve()), "--device", args.device, "--ipc", str(args.ipc),
             "--real-per-class", str(args.real_per_class), "--width", str(args.width),
             "--images-per-class", str(args.images_per_class), "--seed", str(args.seed),
+            "--compile" if args.compile else "--no-compile",
             "--memory-of", f"{method},{mode},{groups},{implementation}"]
 
 
@@ -272,8 +274,7 @@ def memory_child(args: argparse.Namespace, device: torch.device) -> int:
     """The ``--memory-of`` entry point: one warm-up step, then the peak RSS growth of one step, on stdout."""
     method, mode, groups, implementation = args.memory_of.split(",")
     data = make_data(int(groups), args.images_per_class, args.seed)
-    setup = make_setup(data, data.train.x.to(device), quick_config(method, args.ipc, args.width,
-                                                                    args.real_per_class), device, args.seed)
+    setup = make_setup(data, data.train.x.to(device), quick_config(method, args), device, args.seed)
     step = build_step(setup, data, mode, implementation)
     step()
     print(f"{rss_peak_mb(step):.3f}")
@@ -338,12 +339,12 @@ def measure(args: argparse.Namespace, data: GroupedData, train_x: torch.Tensor, 
             device: torch.device) -> dict[tuple[str, str], Measurement]:
     """Time every (mode, implementation) of ``method`` here, interleaved; memory here on CUDA, in a fresh
     process per configuration on the CPU."""
-    config = quick_config(method, args.ipc, args.width, args.real_per_class)
+    config = quick_config(method, args)
     steps = {(mode, implementation): build_step(make_setup(data, train_x, config, device, args.seed), data, mode,
                                                 implementation)
              for mode in MODE_NAMES for implementation in IMPLEMENTATIONS}
     for step in steps.values():
-        step()  # the first step compiles the engine's passes (quick profile: distill.compile); never timed
+        step()  # the first step compiles the engine's passes (with --compile, as the quick profile); never timed
     seconds = interleaved_medians(steps, args.steps, args.warmup, device)
     if not args.memory:
         return {key: Measurement(seconds[key], None) for key in steps}
@@ -420,6 +421,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                         help="measure peak memory per configuration (CPU: one subprocess each)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="compile the engine's passes as the quick profile does (distill.compile); "
+                             "--no-compile times eager code and needs no C++ compiler")
     parser.add_argument("--json", default=None, help="also write every measurement to this JSON file")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -440,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("peak RSS needs Linux's /proc/self/clear_refs; run with --no-memory")
     groups = sorted(set(args.groups))
     conv_rate = plain_conv_flops_per_second(args.width, device, max(3, args.steps))
-    dm = METHODS.build("dm", quick_config("dm", args.ipc, args.width, args.real_per_class), IMAGE_SHAPE, CLASSES)
+    dm = METHODS.build("dm", quick_config("dm", args), IMAGE_SHAPE, CLASSES)
     net = dm.new_net(torch.Generator().manual_seed(args.seed)).to(device)
     dm_flops = conv_flops_per_image(net, device) * CLASSES * (args.real_per_class + 2 * args.ipc)
     results: Results = {}
@@ -457,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real images per step: {CLASSES * args.real_per_class} ({args.real_per_class} per class), "
           f"every method, mode and implementation; {args.images_per_class} random images per class, "
           f"{SKEW:.0%} in group class % G")
-    print(f"time: median of {args.steps} steps after one first step (ours: compilation) and {args.warmup} "
+    first = "ours: compilation" if args.compile else "ours eager, --no-compile"
+    print(f"time: median of {args.steps} steps after one first step ({first}) and {args.warmup} "
           f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
           f"excluded for both (one net per configuration, made before timing); DC: one outer round, inner-loop "
           f"training excluded")

@@ -14,7 +14,7 @@ from .store import default_root
 
 BENCHMARK = repo_root() / "benchmarks" / "bench_step.py"
 SMOKE_ARGS = ["--steps", "1", "--warmup", "0", "--real-per-class", "4", "--width", "8", "--images-per-class", "40",
-              "--ipc", "2"]  # one tiny step per configuration: checks the path, measures nothing meaningful
+              "--ipc", "2", "--no-compile"]  # one tiny eager step per configuration: checks the path only
 
 
 def results_file(profile: str) -> Path:

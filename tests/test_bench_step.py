@@ -9,7 +9,7 @@ import torch
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_step.py"
 TINY = ["--steps", "1", "--warmup", "0", "--groups", "10", "--real-per-class", "4", "--width", "8",
-        "--images-per-class", "40", "--ipc", "2", "--device", "cpu"]
+        "--images-per-class", "40", "--ipc", "2", "--device", "cpu", "--no-compile"]  # compiling: test_compiled.py
 NUMBER = r"(\d+\.\d{2,3})"
 SUMMARY = re.compile(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} \| ours/reference vanilla "
                      rf"DM={NUMBER} DC={NUMBER} \| conv-efficiency DM={NUMBER}")
@@ -42,6 +42,13 @@ def test_one_step_run_ends_with_the_summary_line(bench, capsys):
     match = SUMMARY.fullmatch(lines[-1])
     assert match, lines[-1]
     assert all(float(ratio) > 0 for ratio in match.groups())
+
+
+def test_compile_follows_the_flag_and_defaults_to_the_quick_profile(bench):
+    assert bench.quick_config("dc", bench.parse_args([]))["distill"]["compile"] is True
+    args = bench.parse_args(TINY)
+    assert bench.quick_config("dm", args)["distill"]["compile"] is False
+    assert "--no-compile" in bench.child_argv(args, "dm", "cobra", 10, "ours")
 
 
 def test_memory_of_one_configuration_in_a_fresh_process(bench):

@@ -43,7 +43,7 @@ def test_fresh_nets_of_one_architecture_share_the_compilation():
 def test_fresh_nets_share_the_compiled_class_gradients():
     nets = [METHODS.build("dc", smoke_config("dc", "cobra"), (3, 16, 16), 4).new_net(torch.Generator().manual_seed(s))
             for s in (0, 1)]
-    x = torch.randn(4, 2, 3, 16, 16)
+    x = torch.randn(4, 3, 3, 16, 16)  # test_dc's net and shape: one compilation serves both on a fresh machine
     compiled_class_gradients(nets[0], x)
     graphs = counters["stats"]["unique_graphs"]
     first, second = compiled_class_gradients(nets[0], x), compiled_class_gradients(nets[1], x)

@@ -68,13 +68,15 @@ def test_full_baseline_and_options_change_the_run_id(tmp_path):
 
 @pytest.mark.parametrize("method", ["dm", "dc"])
 def test_paper_profile_runs_two_steps_on_the_cpu(method):
-    """The paper profile's networks and batches, cut to two image updates."""
+    """The paper profile's networks and batches, cut to two image updates (eager: the compiled passes are
+    tested on small nets in test_compiled.py, and compiling these would cost minutes on a fresh machine)."""
     config = resolve("cdigits_bg", method, "cobra", 10, profile="paper")
     assert config["net"]["width"] == 128 and config["distill"]["real_per_class"] == 256
     assert config["eval"]["runs"] == 10
     cut = {"distill.iterations": 2} if method == "dm" else {"distill.iterations": 1, "distill.outer_loop": 2,
                                                                  "distill.inner_loop": 1}
-    config = resolve("cdigits_bg", method, "cobra", 10, profile="paper", overrides={**cut, "device": "cpu"})
+    overrides = {**cut, "device": "cpu", "distill.compile": False}
+    config = resolve("cdigits_bg", method, "cobra", 10, profile="paper", overrides=overrides)
     synset = distill(load_data(config), config, progress=False)
     assert synset.x.shape == (100, 3, 32, 32) and len(synset.losses) == (2 if method == "dm" else 1)
 

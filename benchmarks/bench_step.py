@@ -30,6 +30,7 @@ from cobra_lab.distill import image_step, initial_images
 from cobra_lab.methods import METHODS, Method
 from cobra_lab.methods.dc import matched_layers
 from cobra_lab.modes import MODES
+from cobra_lab.nets import MeanPool2
 from cobra_lab.sampling import CellSampler
 from cobra_lab.training import resolve_device
 
@@ -124,16 +125,26 @@ def ours_step(setup: Setup, data: GroupedData, mode_name: str) -> Step:
                               setup.train_x, setup.generator)
 
 
+def with_reference_pooling(net: nn.Module) -> None:
+    """Swap the net's ``MeanPool2`` layers for the reference's ``nn.AvgPool2d(2)`` (the same function), in place."""
+    for module in net.modules():
+        for name, child in list(module.named_children()):
+            if isinstance(child, MeanPool2):
+                setattr(module, name, nn.AvgPool2d(2))
+
+
 class ReferenceStep:
     """A step written like the reference code: a loop over classes, then over the groups in each class batch.
 
     Per class: ``real_per_class`` random images of the class (unstratified), one DSA draw for that class's
     real and synthetic images, one real forward. DM: per-group means sliced from that forward. DC: FairDD
     takes one forward per group ([COB]), COBRA one forward and one ``autograd.grad`` per group with
-    ``retain_graph``. The distance is the engine's (DM squared L2, DC per-row cosine); FairDD terms are summed.
+    ``retain_graph``. The net is the engine's with the reference's ``nn.AvgPool2d``. The distance is the engine's
+    (DM squared L2, DC per-row cosine); FairDD terms are summed.
     """
 
     def __init__(self, setup: Setup, data: GroupedData, mode_name: str) -> None:
+        with_reference_pooling(setup.net)
         self.setup, self.mode = setup, mode_name
         self.rows = [torch.nonzero(data.train.y == c).flatten() for c in range(data.num_classes)]
         self.groups = data.train.a_observed.to(setup.train_x.device)  # [N]

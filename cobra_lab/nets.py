@@ -1,7 +1,10 @@
 """Networks used to distill and to evaluate, built by name from a registry and seeded explicitly."""
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .registry import Registry
@@ -22,6 +25,29 @@ def norm_layer(norm: str, channels: int, size: int) -> nn.Module:
     return layers[norm]()
 
 
+@functools.cache
+def _row_pair_pooling(width: int, dtype: torch.dtype) -> torch.Tensor:
+    """[2 * width, width / 2]: 1/4 where an entry of a pair of image rows falls in the output column's 2x2 block."""
+    half = torch.eye(width // 2, dtype=dtype).repeat_interleave(2, dim=0) / 4  # [width, width / 2]
+    return torch.cat([half, half])
+
+
+class MeanPool2(nn.Module):
+    """2x2 average pooling with stride 2 (``nn.AvgPool2d(2)``): [N, C, H, W] -> [N, C, H / 2, W / 2].
+
+    On the CPU each pair of rows is one row of a matrix product, so forward and backward are one GEMM each;
+    ``avg_pool2d``'s CPU kernels are several times slower (benchmarks/README.md). Compiled graphs, other devices
+    and odd sides use ``avg_pool2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        if x.device.type != "cpu" or torch.compiler.is_compiling() or h % 2 or w % 2:
+            return F.avg_pool2d(x, 2)
+        pairs = x.reshape(n * c * h // 2, 2 * w)  # [N * C * H / 2, 2W]: row pairs side by side
+        return (pairs @ _row_pair_pooling(w, x.dtype)).view(n, c, h // 2, w // 2)
+
+
 class ConvNet(nn.Module):
     """The DC/DM ConvNet: ``depth`` blocks of conv3x3 -> norm -> ReLU -> avgpool2, then one linear layer."""
 
@@ -34,7 +60,7 @@ class ConvNet(nn.Module):
         for index in range(depth):
             padding = 3 if (channels == 1 and size == 28 and index == 0) else 1
             layers += [nn.Conv2d(in_channels, width, 3, padding=padding), norm_layer(norm, width, side),
-                       nn.ReLU(inplace=True), nn.AvgPool2d(2)]
+                       nn.ReLU(inplace=True), MeanPool2()]
             in_channels, side = width, side // 2
         self.features = nn.Sequential(*layers)
         self.embed_dim = width * side * side

@@ -54,3 +54,16 @@ def test_compile_follows_the_flag_and_defaults_to_the_quick_profile(bench):
 def test_memory_of_one_configuration_in_a_fresh_process(bench):
     args = bench.parse_args(TINY)
     assert bench.child_peak_mb(args, "dm", "cobra", 10, "reference") > 0
+
+
+def test_the_reference_step_pools_like_the_reference_code(bench):
+    args = bench.parse_args(TINY)
+    data = bench.make_data(2, args.images_per_class, args.seed)
+    ours = bench.make_setup(data, data.train.x, bench.quick_config("dm", args), torch.device("cpu"), args.seed)
+    reference = bench.make_setup(data, data.train.x, bench.quick_config("dm", args), torch.device("cpu"), args.seed)
+    bench.build_step(reference, data, "vanilla", "reference")
+    pools = [type(module).__name__ for module in reference.net.modules() if "Pool" in type(module).__name__]
+    assert pools == ["AvgPool2d"] * 3
+    x = data.train.x[:4]
+    with torch.no_grad():
+        torch.testing.assert_close(reference.net.embed(x), ours.net.embed(x))

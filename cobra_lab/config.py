@@ -16,10 +16,11 @@ FULL = "full"
 # does not set them; at these values they reproduce the earlier behaviour, so run ids leave them out and the
 # runs stored before an option existed are still found.
 LATER_OPTIONS = {"distill.discrepancy": "sq", "distill.extractor": "random", "distill.extractor_epochs": 1,
-                 "eval.arch": None, "eval.max_test": None, "eval.group_weighting": "none", "distill.compile": False}
+                 "eval.arch": None, "eval.max_test": None, "eval.group_weighting": "none", "distill.compile": False,
+                 "eval.ensemble": True, "eval.compile": False}
 # Options that change how a run is computed, not what: results agree to float rounding either way (the
 # same option and seed still give the same result), so run ids always leave them out.
-EXECUTION_OPTIONS = ("distill.compile",)
+EXECUTION_OPTIONS = ("distill.compile", "eval.ensemble", "eval.compile")
 
 
 def params_dir() -> Path:
@@ -137,6 +138,9 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int, profile: str 
     if config["eval"]["arch"] is not None:
         check_choice("eval.arch", config["eval"]["arch"], NETS.names())
     check_int("eval.epochs", config["eval"]["epochs"], 1)
+    for key in ("ensemble", "compile"):
+        if not isinstance(config["eval"][key], bool):
+            raise UserError(f"eval.{key} must be true or false, not {config['eval'][key]!r}")
     if method != FULL:
         check_int("distill.iterations", config["distill"]["iterations"], 1)
         check_int("distill.real_per_class", config["distill"]["real_per_class"], 1)

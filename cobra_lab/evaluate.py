@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from . import nets
 from .augment import DSA
 from .data.types import Split
+from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_epochs
 from .fairness import fairness_metrics
 from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
@@ -39,6 +40,39 @@ def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
     return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
 
 
+def eval_net_spec(config: dict) -> tuple[str, dict]:
+    """The evaluation architecture and its options: ``config['net']``, or ``eval.arch`` with its own defaults."""
+    arch = config["eval"].get("arch") or config["net"]["arch"]
+    options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
+    return arch, options
+
+
+def eval_generator(config: dict, run: int) -> torch.Generator:
+    """The generator of evaluation net ``run``: its weights, data order and augmentation draws."""
+    return torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
+
+
+def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None, device: torch.device) -> dict:
+    """The keyword arguments every evaluation net trains with (SGD settings, DSA, MF's sample weights)."""
+    settings = config["eval"]
+    dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
+        if settings["dsa"] else None
+    weight = None
+    if settings.get("group_weighting", "none") == "balanced":
+        if groups is None:
+            raise ValueError("eval.group_weighting=balanced needs the training images' groups")
+        weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
+    epochs = int(settings["epochs"])
+    return {"epochs": epochs, "lr": float(settings["lr"]), "batch": int(settings["batch"]), "momentum": 0.9,
+            "weight_decay": 5e-4, "decay_at": epochs // 2, "augment": dsa, "sample_weight": weight}
+
+
+def new_eval_net(x: torch.Tensor, config: dict, num_classes: int, generator: torch.Generator) -> torch.nn.Module:
+    """A fresh evaluation net for images like x [N, C, H, W], its weights drawn from ``generator``."""
+    arch, options = eval_net_spec(config)
+    return nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **options)
+
+
 def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int,
                    groups: torch.Tensor | None = None) -> torch.nn.Module:
     """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
@@ -48,42 +82,60 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     ``eval.group_weighting: balanced`` (MF) each image's loss is weighted by ``group_balanced_weights`` of the
     training groups ``groups`` [N] (a synthetic image's: the group it was initialised from).
     """
-    settings = config["eval"]
     device = resolve_device(config["device"])
-    arch = settings.get("arch") or config["net"]["arch"]
-    net_options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
-    dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
-        if settings["dsa"] else None
-    epochs = int(settings["epochs"])
-    generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
-    net = nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
-    weight = None
-    if settings.get("group_weighting", "none") == "balanced":
-        if groups is None:
-            raise ValueError("eval.group_weighting=balanced needs the training images' groups")
-        weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
-    train_epochs(net, x.to(device), y.to(device), epochs, lr=float(settings["lr"]), generator=generator,
-                 batch=int(settings["batch"]), momentum=0.9, weight_decay=5e-4, decay_at=epochs // 2, augment=dsa,
-                 sample_weight=weight)
+    generator = eval_generator(config, run)
+    net = new_eval_net(x, config, num_classes, generator).to(device)
+    train_epochs(net, x.to(device), y.to(device), generator=generator,
+                 **training_options(config, y, groups, device))
     return net
+
+
+def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, runs: list[int],
+                        groups: torch.Tensor | None = None, progress: bool = False) -> NetEnsemble | None:
+    """Evaluation nets ``runs`` of ``config`` trained together (``train_eval_net``'s nets, stacked), or None
+    where the architecture cannot be stacked (BatchNorm, dropout)."""
+    device = resolve_device(config["device"])
+    generators = [eval_generator(config, run) for run in runs]
+    members = [new_eval_net(x, config, num_classes, generator) for generator in generators]
+    if not can_stack(members[0]):
+        return None
+    ensemble = NetEnsemble([net.to(device) for net in members], vectorize=device.type != "cpu",
+                           compile=bool(config["eval"].get("compile", False)))
+    options = training_options(config, y, groups, device)
+    epochs = tqdm(total=options["epochs"], disable=not progress, desc=f"evaluate {len(runs)} nets together",
+                  unit="epoch", leave=False)
+    with epochs:
+        train_ensemble_epochs(ensemble, x.to(device), y.to(device), generators=generators,
+                              on_epoch=lambda _: epochs.update(), **options)
+    return ensemble
 
 
 def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_classes: int, num_groups: int,
              progress: bool = True, groups: torch.Tensor | None = None) -> dict:
     """Train ``config['eval']['runs']`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
 
-    Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
+    With ``eval.ensemble`` (the default) the nets train together where the architecture allows, else one by
+    one; either way net r is the same net to float rounding. Returns mean +- std of accuracy, EOD_max,
+    EOD_mean (percent) and the TPR table, the seconds taken and whether the nets were stacked.
     """
     test = test_subset(test, config["eval"].get("max_test"), int(config["seed"]))
     test_x = test.x.to(resolve_device(config["device"]))
-    per_run = []
+    runs = list(range(int(config["eval"]["runs"])))
     began = time.time()
-    runs = tqdm(range(int(config["eval"]["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
-    for run in runs:
-        net = train_eval_net(x, y, config, num_classes, run, groups)
-        pred = predict(net, test_x).cpu()
-        per_run.append(fairness_metrics(pred, test.y, test.a, num_classes, num_groups))
-        runs.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
+    ensemble = None
+    if config["eval"].get("ensemble", True) and len(runs) > 1:
+        ensemble = train_eval_ensemble(x, y, config, num_classes, runs, groups, progress)
+    if ensemble is not None:
+        per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups)
+                   for pred in predict_ensemble(ensemble, test_x).cpu()]
+    else:
+        per_run = []
+        bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
+        for run in bar:
+            net = train_eval_net(x, y, config, num_classes, run, groups)
+            per_run.append(fairness_metrics(predict(net, test_x).cpu(), test.y, test.a, num_classes, num_groups))
+            bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
     summary = summarize(per_run)
     summary["eval_seconds"] = time.time() - began
+    summary["eval_nets_stacked"] = ensemble is not None
     return summary

@@ -44,7 +44,7 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress, groups=groups)
     metrics["run_id"] = run.path.name
     timing = {"distill_seconds": distill_seconds, "eval_seconds": metrics.pop("eval_seconds"),
-              "seconds": time.time() - began}
+              "eval_nets_stacked": metrics.pop("eval_nets_stacked"), "seconds": time.time() - began}
     run.save_timing(timing)
     run.save_metrics(metrics)
     run.log(f"acc {metrics['acc']:.2f} eod_mean {metrics['eod_mean']:.2f} eod_max {metrics['eod_max']:.2f}")

@@ -41,6 +41,7 @@ METHOD_NAMES = ("dm", "dc")
 MODE_NAMES = ("vanilla", "fairdd", "cobra")
 IMPLEMENTATIONS = ("ours", "reference")
 PLAIN_CONV_BATCH = 256
+PROFILE_GROUPS = {"quick": [2, 4, 10], "paper": [10]}  # G values timed unless --groups says otherwise
 CLEAR_REFS = Path("/proc/self/clear_refs")
 # glibc otherwise raises its mmap threshold after big frees and keeps later big blocks resident once freed,
 # so a step after the warm-up one would reuse them and show too little RSS growth
@@ -72,10 +73,10 @@ def make_data(groups: int, images_per_class: int, seed: int) -> GroupedData:
                        [f"g{g}" for g in range(groups)], (0.5,) * 3, (0.5,) * 3)
 
 
-def quick_config(method: str, args: argparse.Namespace) -> dict:
-    """The quick profile's settings for ``method``, with the benchmark's ipc, net width, real budget and
+def profile_config(method: str, args: argparse.Namespace) -> dict:
+    """The ``--profile``'s settings for ``method``, with the benchmark's ipc, net width, real budget and
     compilation."""
-    profile = load_profile("quick")
+    profile = load_profile(args.profile)
     config = {"method": method, "ipc": args.ipc, "net": dict(profile["net"], width=args.width),
               **copy.deepcopy(profile["methods"][method])}
     config["distill"].update(real_per_class=args.real_per_class, compile=args.compile)
@@ -270,6 +271,7 @@ def child_argv(args: argparse.Namespace, method: str, mode: str, groups: int, im
     return [sys.executable, str(Path(__file__).resolve()), "--device", args.device, "--ipc", str(args.ipc),
             "--real-per-class", str(args.real_per_class), "--width", str(args.width),
             "--images-per-class", str(args.images_per_class), "--seed", str(args.seed),
+            "--profile", args.profile, "--groups", *map(str, args.groups),
             "--compile" if args.compile else "--no-compile",
             "--memory-of", f"{method},{mode},{groups},{implementation}"]
 
@@ -285,7 +287,7 @@ def memory_child(args: argparse.Namespace, device: torch.device) -> int:
     """The ``--memory-of`` entry point: one warm-up step, then the peak RSS growth of one step, on stdout."""
     method, mode, groups, implementation = args.memory_of.split(",")
     data = make_data(int(groups), args.images_per_class, args.seed)
-    setup = make_setup(data, data.train.x.to(device), quick_config(method, args), device, args.seed)
+    setup = make_setup(data, data.train.x.to(device), profile_config(method, args), device, args.seed)
     step = build_step(setup, data, mode, implementation)
     step()
     print(f"{rss_peak_mb(step):.3f}")
@@ -350,12 +352,12 @@ def measure(args: argparse.Namespace, data: GroupedData, train_x: torch.Tensor, 
             device: torch.device) -> dict[tuple[str, str], Measurement]:
     """Time every (mode, implementation) of ``method`` here, interleaved; memory here on CUDA, in a fresh
     process per configuration on the CPU."""
-    config = quick_config(method, args)
+    config = profile_config(method, args)
     steps = {(mode, implementation): build_step(make_setup(data, train_x, config, device, args.seed), data, mode,
                                                 implementation)
              for mode in MODE_NAMES for implementation in IMPLEMENTATIONS}
     for step in steps.values():
-        step()  # the first step compiles the engine's passes (with --compile, as the quick profile); never timed
+        step()  # the first step compiles the engine's passes (with --compile, as the profiles do); never timed
     seconds = interleaved_medians(steps, args.steps, args.warmup, device)
     if not args.memory:
         return {key: Measurement(seconds[key], None) for key in steps}
@@ -402,6 +404,24 @@ def table(results: Results, groups: list[int], dm_flops: float, conv_rate: float
     return lines
 
 
+def paper_table13(results: Results, groups: list[int]) -> list[str]:
+    """Our engine's step beside the paper's Table 13 (its GPU, C-FMNIST BG, IPC 10, 256 real per class) for
+    every method, mode and G the table reports."""
+    from cobra_lab.paper import paper_values, table13
+
+    lines = [f"paper Table 13 ({paper_values()['table13']['device']}; ipc {paper_values()['table13']['ipc']}, "
+             f"{paper_values()['table13']['real_per_class']} real images per class) beside ours:"]
+    for method in METHOD_NAMES:
+        for g in groups:
+            for mode in MODE_NAMES:
+                reported = table13(method, mode, g)
+                if reported is not None:
+                    ours = results[method, mode, g, "ours"].seconds * 1e3
+                    lines.append(f"  {method} {mode:7} G={g:<3} paper {reported[0]:7.1f} +- {reported[1]:5.1f} ms | "
+                                 f"ours {ours:9.1f} ms | ours/paper {ours / reported[0]:7.3f}")
+    return lines
+
+
 def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
     """The last line: COBRA's cost over vanilla, ours over the reference, DM conv efficiency, at G = g."""
     def seconds(method: str, mode: str, implementation: str = "ours") -> float:
@@ -421,10 +441,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Time one distillation step (DM, DC x vanilla, fairdd, cobra) of cobra-lab's engine against "
                     "a reference-style per-class loop, on random cfmnist-shaped data. The last line summarises "
                     "at the largest G given (labelled with it, e.g. DM@G10).")
-    parser.add_argument("--groups", type=int, nargs="+", default=[2, 4, 10], help="G values, each >= 2")
+    parser.add_argument("--profile", choices=tuple(PROFILE_GROUPS), default="quick",
+                        help="the profile whose DM / DC settings, net width, real budget and G values are the "
+                             "defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
+                             "Table 13 (H100) printed beside ours")
+    parser.add_argument("--groups", type=int, nargs="+", default=None, help="G values, each >= 2 (default: "
+                                                                            "the profile's)")
     parser.add_argument("--ipc", type=int, default=10, help="synthetic images per class")
-    parser.add_argument("--real-per-class", type=int, default=64, help="real images per class per step")
-    parser.add_argument("--width", type=int, default=64, help="ConvNet width (depth 3, instance norm)")
+    parser.add_argument("--real-per-class", type=int, default=None,
+                        help="real images per class per step (default: the profile's)")
+    parser.add_argument("--width", type=int, default=None, help="ConvNet width, depth 3, instance norm "
+                                                                "(default: the profile's)")
     parser.add_argument("--images-per-class", type=int, default=600, help="random train images per class")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per configuration (median)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
@@ -433,11 +460,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True,
                         help="measure peak memory per configuration (CPU: one subprocess each)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                        help="compile the engine's passes as the quick profile does (distill.compile); "
+                        help="compile the engine's passes as the profiles do (distill.compile); "
                              "--no-compile times eager code and needs no C++ compiler")
     parser.add_argument("--json", default=None, help="also write every measurement to this JSON file")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    profile = load_profile(args.profile)
+    defaults = {"groups": PROFILE_GROUPS[args.profile], "width": int(profile["net"]["width"]),
+                "real_per_class": int(profile["methods"]["dm"]["distill"]["real_per_class"])}
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if min(args.groups) < 2 or min(args.ipc, args.real_per_class, args.width, args.steps) < 1 or args.warmup < 0:
         parser.error("--groups must be >= 2; --ipc, --real-per-class, --width, --steps >= 1; --warmup >= 0")
     if args.images_per_class < max(args.real_per_class, args.ipc):
@@ -455,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("peak RSS needs Linux's /proc/self/clear_refs; run with --no-memory")
     groups = sorted(set(args.groups))
     conv_rate = plain_conv_flops_per_second(args.width, device, max(3, args.steps))
-    dm = METHODS.build("dm", quick_config("dm", args), IMAGE_SHAPE, CLASSES)
+    dm = METHODS.build("dm", profile_config("dm", args), IMAGE_SHAPE, CLASSES)
     net = dm.new_net(torch.Generator().manual_seed(args.seed)).to(device)
     dm_flops = conv_flops_per_image(net, device) * CLASSES * (args.real_per_class + 2 * args.ipc)
     results: Results = {}
@@ -482,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {dm_flops / 1e9:.3f} GFLOP (real forward + "
           f"synthetic forward and input-gradient backward); conv-eff = work / step time / plain rate")
     print("\n".join(table(results, groups, dm_flops, conv_rate)))
+    if args.profile == "paper":
+        print("\n".join(paper_table13(results, groups)))
     if args.json:
         write_json(Path(args.json), args, device, results)
     print(summary(results, groups[-1], dm_flops, conv_rate))

@@ -12,7 +12,8 @@ VALUES_FILE = Path(__file__).with_name("paper_values.yaml")
 
 @cache
 def paper_values() -> dict:
-    """Every stored table of the paper: table1, 2, 3, 4, 5, 10, 15, 16, 18, 19 (4: EOD only; 5: residuals)."""
+    """Every stored table of the paper: table1, 2, 3, 4, 5, 10, 13, 15, 16, 18, 19 (4: EOD only; 5: residuals;
+    13: step times)."""
     return yaml.safe_load(VALUES_FILE.read_text())
 
 
@@ -172,3 +173,11 @@ def table18_lookup(dataset: str, ipc: int):
     """Table 18 (IPC 10) for row keys (intervention,), where our IPC is the paper's; the mode is the label's."""
     values = paper_values()["table18"]
     return lambda key, method, mode: table18(dataset, method, key[0]) if ipc == values["ipc"] else None
+
+
+def table13(method: str, mode: str, groups: int) -> tuple[float, float] | None:
+    """Table 13's per-step milliseconds [mean, std] on an H100 for DM or DC; vanilla at any G (the paper's one
+    vanilla row), COBRA at G = 2, 4, 6, 8, 10; None where not reported (FairDD, other G)."""
+    cells = paper_values()["table13"]["cells"].get(method, {})
+    cell = cells.get("vanilla") if mode == "vanilla" else cells.get(groups) if mode == "cobra" else None
+    return tuple(cell["ms"]) if cell else None

@@ -45,9 +45,9 @@ def test_one_step_run_ends_with_the_summary_line(bench, capsys):
 
 
 def test_compile_follows_the_flag_and_defaults_to_the_quick_profile(bench):
-    assert bench.quick_config("dc", bench.parse_args([]))["distill"]["compile"] is True
+    assert bench.profile_config("dc", bench.parse_args([]))["distill"]["compile"] is True
     args = bench.parse_args(TINY)
-    assert bench.quick_config("dm", args)["distill"]["compile"] is False
+    assert bench.profile_config("dm", args)["distill"]["compile"] is False
     assert "--no-compile" in bench.child_argv(args, "dm", "cobra", 10, "ours")
 
 
@@ -59,11 +59,29 @@ def test_memory_of_one_configuration_in_a_fresh_process(bench):
 def test_the_reference_step_pools_like_the_reference_code(bench):
     args = bench.parse_args(TINY)
     data = bench.make_data(2, args.images_per_class, args.seed)
-    ours = bench.make_setup(data, data.train.x, bench.quick_config("dm", args), torch.device("cpu"), args.seed)
-    reference = bench.make_setup(data, data.train.x, bench.quick_config("dm", args), torch.device("cpu"), args.seed)
+    ours = bench.make_setup(data, data.train.x, bench.profile_config("dm", args), torch.device("cpu"), args.seed)
+    reference = bench.make_setup(data, data.train.x, bench.profile_config("dm", args), torch.device("cpu"), args.seed)
     bench.build_step(reference, data, "vanilla", "reference")
     pools = [type(module).__name__ for module in reference.net.modules() if "Pool" in type(module).__name__]
     assert pools == ["AvgPool2d"] * 3
     x = data.train.x[:4]
     with torch.no_grad():
         torch.testing.assert_close(reference.net.embed(x), ours.net.embed(x))
+
+
+def test_paper_profile_sizes_and_table13_beside_ours(bench, capsys):
+    from cobra_lab.paper import table13
+
+    defaults = bench.parse_args(["--profile", "paper"])
+    assert (defaults.width, defaults.real_per_class, defaults.groups) == (128, 256, [10])
+    assert bench.profile_config("dm", defaults)["distill"]["iterations"] == 20000  # the paper profile's section
+    assert bench.main([*TINY, "--profile", "paper", "--no-memory"]) == 0
+    out = capsys.readouterr().out
+    assert "ConvNet width 8" in out  # explicit sizes win over the profile's
+    rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith("  d")}
+    for method in ("dm", "dc"):
+        for mode in ("vanilla", "cobra"):
+            reported, _ = table13(method, mode, 10)
+            row = rows[method, mode, "G=10"]
+            assert f"paper {reported:7.1f}" in row and float(row.split()[-1]) > 0
+    assert ("dm", "fairdd", "G=10") not in rows  # Table 13 has no FairDD row

@@ -91,15 +91,18 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
 
 
 def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, runs: list[int],
-                        groups: torch.Tensor | None = None, progress: bool = False) -> NetEnsemble | None:
+                        groups: torch.Tensor | None = None, progress: bool = False,
+                        vectorize: bool | None = None) -> NetEnsemble | None:
     """Evaluation nets ``runs`` of ``config`` trained together (``train_eval_net``'s nets, stacked), or None
-    where the architecture cannot be stacked (BatchNorm, dropout)."""
+    where the architecture cannot be stacked (BatchNorm, dropout). ``vectorize``: vmap the members (default:
+    on any device but the CPU, where their passes run in turn)."""
     device = resolve_device(config["device"])
     generators = [eval_generator(config, run) for run in runs]
     members = [new_eval_net(x, config, num_classes, generator) for generator in generators]
     if not can_stack(members[0]):
         return None
-    ensemble = NetEnsemble([net.to(device) for net in members], vectorize=device.type != "cpu",
+    vectorize = device.type != "cpu" if vectorize is None else vectorize
+    ensemble = NetEnsemble([net.to(device) for net in members], vectorize=vectorize,
                            compile=bool(config["eval"].get("compile", False)))
     options = training_options(config, y, groups, device)
     epochs = tqdm(total=options["epochs"], disable=not progress, desc=f"evaluate {len(runs)} nets together",

@@ -1,0 +1,102 @@
+"""Evaluation nets trained as one ensemble are the nets trained one by one, to float rounding."""
+import pytest
+import torch
+from engine_fixtures import random_grouped_data, smoke_config
+
+from cobra_lab.config import identity, resolve
+from cobra_lab.ensemble import NetEnsemble, can_stack, predict_ensemble
+from cobra_lab.errors import UserError
+from cobra_lab.evaluate import evaluate, train_eval_ensemble, train_eval_net
+from cobra_lab.nets import build
+from cobra_lab.training import predict
+
+DATA = random_grouped_data(classes=4, groups=3, train=40, test=120)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One CPU thread: these nets are tiny, and idle threads spinning on a busy machine cost more than they give."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def eval_config(runs: int = 3, epochs: int = 4, **settings) -> dict:
+    """The smoke DM evaluation (DSA per image) with ``runs`` nets, batch 16 so an epoch has several steps."""
+    config = smoke_config("dm", "cobra")
+    config["eval"].update(runs=runs, epochs=epochs, batch=16, max_test=None)
+    config["eval"].update(settings)
+    return config
+
+
+def assert_same_nets(ensemble: NetEnsemble, config: dict, runs: list[int], groups: torch.Tensor | None = None):
+    """Member r of ``ensemble`` has net r's weights (to float rounding) and predicts what net r predicts."""
+    stacked = predict_ensemble(ensemble, DATA.test.x)  # [R, M]
+    for index, run in enumerate(runs):
+        alone = train_eval_net(DATA.train.x, DATA.train.y, config, 4, run, groups)
+        for (name, weight), member in zip(alone.state_dict().items(), ensemble.net(index).state_dict().values()):
+            torch.testing.assert_close(member, weight, rtol=1e-4, atol=1e-5, msg=name)
+        agree = (predict(alone, DATA.test.x) == stacked[index]).float().mean()
+        assert agree >= 0.99, f"net {run}: {agree:.3f} of predictions agree"
+
+
+@pytest.mark.parametrize("vectorize", [False, True], ids=["members-in-turn", "vmap"])
+def test_each_member_is_the_net_trained_alone(vectorize):
+    config = eval_config()
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1, 2], vectorize=vectorize)
+    assert ensemble.vectorize is vectorize
+    assert_same_nets(ensemble, config, [0, 1, 2])
+
+
+def test_members_differ_from_each_other():
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, eval_config(), 4, [0, 1])
+    first, second = (ensemble.net(i).state_dict()["classifier.weight"] for i in (0, 1))
+    assert not torch.allclose(first, second)
+
+
+def test_group_weighted_members_match_weighted_nets():
+    config = eval_config(runs=2, group_weighting="balanced")
+    groups = DATA.train.a
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1], groups)
+    assert_same_nets(ensemble, config, [0, 1], groups)
+
+
+def test_evaluate_reports_the_same_metrics_either_way():
+    stacked = evaluate(DATA.train.x, DATA.train.y, DATA.test, eval_config(), 4, 3, progress=False)
+    alone = evaluate(DATA.train.x, DATA.train.y, DATA.test, eval_config(ensemble=False), 4, 3, progress=False)
+    assert stacked["eval_nets_stacked"] and not alone["eval_nets_stacked"]
+    for ours, theirs in zip(stacked["per_run"], alone["per_run"]):
+        assert ours["acc"] == pytest.approx(theirs["acc"], abs=1.0)  # at most one test image in 100 flips
+    assert len({run["acc"] for run in stacked["per_run"]}) > 1  # three different nets, not one thrice
+
+
+def test_batchnorm_nets_train_one_by_one():
+    config = eval_config(runs=2)
+    config["net"]["norm"] = "batchnorm"
+    assert not can_stack(build("convnet", 3, 4, 16, torch.Generator(), width=8, norm="batchnorm"))
+    assert train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1]) is None
+    result = evaluate(DATA.train.x, DATA.train.y, DATA.test, config, 4, 3, progress=False)
+    assert not result["eval_nets_stacked"] and result["runs"] == 2
+
+
+def test_cross_architecture_ensemble_matches():
+    config = eval_config(runs=2, epochs=2, arch="alexnet")
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1])
+    assert_same_nets(ensemble, config, [0, 1])
+
+
+def test_compiled_members_match_eager():
+    config = eval_config(runs=2, epochs=1, batch=40, compile=True)  # one step, one compiled shape
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1])
+    assert_same_nets(ensemble, config, [0, 1])
+
+
+def test_ensemble_and_compile_are_execution_options():
+    base = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
+    assert base["eval"]["ensemble"] is True
+    for key, value in (("eval.ensemble", False), ("eval.compile", True)):
+        assert identity(resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={key: value})) == \
+            identity(base)
+        with pytest.raises(UserError, match=key):
+            resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={key: "yes"})

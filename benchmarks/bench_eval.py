@@ -106,6 +106,11 @@ def measure(size: str, args: argparse.Namespace, device: torch.device) -> dict:
     return result
 
 
+def ratio(result: dict, path: str) -> float:
+    """Estimated evaluation time of ``path`` over that of the sequential path."""
+    return result["paths"][path]["estimate_s"] / result["paths"]["sequential"]["estimate_s"]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -144,11 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for size, result in results.items():
-        sequential = result["paths"]["sequential"]["estimate_s"]
         for name, path in result["paths"].items():
             print(f"{size:6} {result['nets']:>4} {result['width']:>5} {name:18} {path['first_call_s']:>8.1f} "
                   f"{path['epoch_s'] * 1e3:>9.1f} {path['predict_s']:>9.2f} {path['estimate_s']:>10.1f} "
-                  f"{path['estimate_s'] / sequential:>6.3f}")
+                  f"{ratio(result, name):>6.3f}")
         print(f"{size}: {result['epochs_timed']} epochs timed per call; estimate = {result['profile_epochs']} "
               f"epochs (the {size} profile's) x epoch time + prediction")
     if args.json:
@@ -157,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_json(Path(args.json), {"device": str(device), "torch": torch.__version__,
                                             "settings": vars(args), "results": results})
     chosen = "ensemble compiled" if args.compile else "ensemble eager"
-    ratios = " ".join(f"{size}={result['paths'][chosen]['estimate_s'] / result['paths']['sequential']['estimate_s']:.3f}"
-                      for size, result in results.items())
+    ratios = " ".join(f"{size}={ratio(result, chosen):.3f}" for size, result in results.items())
     print(f"ensemble/sequential {ratios}")
     return 0
 

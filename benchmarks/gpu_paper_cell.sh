@@ -12,7 +12,9 @@
 # Settings (environment): PROFILE (paper), DEVICE (cuda; "profile" keeps the profile's own device),
 # PARALLEL (1: the three runs at once; 0: one after another, if GPU memory says so), RESULTS (folder for
 # each run's JSON and log, default outputs/gpu_paper_cell/<profile>), COBRA_LAB_OUTPUTS (the run store),
-# PYTHON (python3). A finished run is read back from the store, never recomputed.
+# PYTHON (python3), RUN_ARGS (more `cobra-lab run` options for all three, e.g. "--seed 1" or
+# "--set distill.iterations=5000" to fit a time budget; a changed setting is another run, and the report shows
+# the profile and nets). A finished run is read back from the store, never recomputed.
 # On the CPU at smoke scale (what the tests run): PROFILE=smoke DEVICE=cpu benchmarks/gpu_paper_cell.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +57,7 @@ run_mode() {  # one run; its JSON line to $RESULTS/<mode>.json, progress and err
     local mode=$1 began
     began=$(date +%s)
     "$PYTHON" -m cobra_lab.cli run --dataset cfmnist_bg --method dm --mode "$mode" --ipc 10 --profile "$PROFILE" \
-        "${device_option[@]}" --json --quiet > "$RESULTS/$mode.json" 2> "$RESULTS/$mode.log"
+        "${device_option[@]}" ${RUN_ARGS:-} --json --quiet > "$RESULTS/$mode.json" 2> "$RESULTS/$mode.log"
     echo "gpu_paper_cell: $mode done in $(( $(date +%s) - began )) s wall"
 }
 

@@ -30,8 +30,8 @@ def read_run(path: Path) -> dict:
 
 def report(runs: list[dict]) -> list[str]:
     """One row per run: ours and the paper's EOD (Acc), the gaps, whether within tolerance, the times."""
-    head = (f"{'dataset':11} {'method':6} {'mode':7} {'ipc':>3} {'profile':7} {'nets':>4} {'ours EOD (Acc)':>17} "
-            f"{'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} {'distill s':>9} {'eval s':>8} "
+    head = (f"{'dataset':11} {'method':6} {'mode':7} {'ipc':>3} {'profile':7} {'iters':>6} {'nets':>4} "
+            f"{'ours EOD (Acc)':>17} {'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} {'distill s':>9} {'eval s':>8} "
             f"{'run s':>8}")
     lines = [head, "-" * len(head)]
     for run in runs:
@@ -47,7 +47,8 @@ def report(runs: list[dict]) -> list[str]:
             close = "yes" if abs(d_eod) <= EOD_POINTS and abs(d_acc) <= ACC_POINTS else "no"
         stored = " (stored)" if run.get("cached") else ""
         lines.append(f"{config['dataset']:11} {config['method']:6} {config['mode']:7} {config['ipc']:>3} "
-                     f"{config['profile']:7} {run['runs']:>4} {ours:>17} {reference:>17} {gaps} {close:>5} "
+                     f"{config['profile']:7} {config['distill']['iterations']:>6} {run['runs']:>4} {ours:>17} "
+                     f"{reference:>17} {gaps} {close:>5} "
                      f"{run.get('distill_seconds', 0.0):>9.1f} {run.get('eval_seconds', 0.0):>8.1f} "
                      f"{run.get('seconds', 0.0):>8.1f}{stored}")
     lines.append(f"close: within {EOD_POINTS:g} EOD points and {ACC_POINTS:g} accuracy points of Table 1; "

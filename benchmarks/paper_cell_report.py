@@ -31,8 +31,8 @@ def read_run(path: Path) -> dict:
 def report(runs: list[dict]) -> list[str]:
     """One row per run: ours and the paper's EOD (Acc), the gaps, whether within tolerance, the times."""
     head = (f"{'dataset':11} {'method':6} {'mode':7} {'ipc':>3} {'profile':7} {'iters':>6} {'nets':>4} "
-            f"{'ours EOD (Acc)':>17} {'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} {'distill s':>9} {'eval s':>8} "
-            f"{'run s':>8}")
+            f"{'ours EOD (Acc)':>17} {'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} {'distill s':>9} "
+            f"{'eval s':>8} {'run s':>8}")
     lines = [head, "-" * len(head)]
     for run in runs:
         config = run["config"]

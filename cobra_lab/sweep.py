@@ -149,7 +149,7 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
     todo = []
     for index, config in enumerate(configs):
         if RunDir(config, root).finished():
-            results[index] = {**run_one(config, root, progress=False), "status": "done", "error": None}
+            results[index] = _run_cell(config, str(root))
         else:
             todo.append(index)
     bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)

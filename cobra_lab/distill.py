@@ -1,6 +1,7 @@
 """The distillation loop: one skeleton for every method and mode, seeded, checkpointed, with a progress bar."""
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,8 +143,9 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
 
     With ``checkpoint``, state is saved there about every minute or tenth of the run and a later call
-    resumes from it, giving the same result as an uninterrupted run. A damaged or mismatched checkpoint is
-    reported (to stderr and ``log``), moved aside and the distillation starts over.
+    resumes from it, giving the same result as an uninterrupted run; it says ``resumed at iteration k of n``
+    to ``log`` and the progress output. A damaged or mismatched checkpoint is reported, moved aside and
+    the distillation starts over.
     """
     settings = config["distill"]
     device = resolve_device(config["device"])
@@ -165,6 +167,12 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint is not None:
         start, losses, elapsed = _resume(checkpoint, x_syn, optimizer, generator, iterations, log)
+        if start:
+            message = f"resumed at iteration {start} of {iterations}"
+            if log is not None:
+                log(message)
+            if progress:
+                tqdm.write(f"distill {config['method']}/{config['mode']}: {message}", file=sys.stderr)
 
     def save_checkpoint(iteration: int) -> None:
         save_torch(checkpoint, {"x": x_syn.detach().cpu(), "optimizer": optimizer.state_dict(),

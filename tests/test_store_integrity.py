@@ -1,6 +1,6 @@
 """A damaged store never blocks or lies: each kind of stored file is truncated, emptied, altered or swapped for a
 valid file that does not match the config; the rerun warns once, moves the file aside and recomputes the same
-result. Also: two processes on one store compute a run once."""
+result. Also: resuming says so, and two processes on one store compute a run once."""
 from __future__ import annotations
 
 import json
@@ -198,6 +198,16 @@ def test_a_sweep_goes_on_past_a_damaged_metrics_file(reference, tmp_path, capsys
     assert list(table["status"]) == ["done"] and not table["cached"].iloc[0]
     assert table["acc"].iloc[0] == json.loads(RunDir(CONFIG, reference).metrics_file.read_text())["acc"]
     one_warning(capsys, run.metrics_file)
+
+
+def test_a_resumed_run_says_so_and_ends_as_the_uninterrupted_one(interrupted, reference, tmp_path, capsys):
+    run = copy_store(interrupted, tmp_path)
+    result = run_one(CONFIG, run.path.parent.parent, progress=True)
+    assert "resumed at iteration 2 of 4" in (run.path / "log.txt").read_text()
+    assert "resumed at iteration 2 of 4" in capsys.readouterr().err
+    assert not result["cached"] and not run.checkpoint_file.exists()
+    assert run.synset_file.read_bytes() != b""
+    assert run.metrics_file.read_bytes() == RunDir(CONFIG, reference).metrics_file.read_bytes()
 
 
 CHECKPOINT_MISMATCHES = {

@@ -8,8 +8,9 @@ What makes a lock hold across nodes that share a filesystem (NFS, Lustre, CephFS
 - While it is held, a thread touches the file every ``HEARTBEAT_SECONDS`` (its modification time, set by the
   file server on a network filesystem).
 - A waiter takes the lock over when its holder died: on the same host as soon as the pid is gone (or a
-  zombie); on any host when the file's modification time has not changed for ``STALE_SECONDS`` as measured
-  by the waiter's own clock, so the nodes' clocks need not agree. Hostnames must tell the nodes apart.
+  zombie, or reused by a process that started later); from another host when the file's modification time
+  has not changed for ``STALE_SECONDS`` as measured by the waiter's own clock, so the nodes' clocks need not
+  agree. Hostnames must tell the nodes apart (containers sharing a store need distinct hostnames).
 - A take-over goes through a second ``O_EXCL`` file (``<lock>.break``) and removes the lock only if it is
   still the very file judged dead, so two waiters never both take one lock.
 """
@@ -31,8 +32,18 @@ STALE_SECONDS = 120.0
 POLL_SECONDS = (0.05, 2.0)  # first and longest pause between attempts
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie counts as dead)."""
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` of this host started (clock ticks since boot, from /proc), so a pid reused by a
+    later process is told apart; None where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int, start: int | None = None) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie counts as dead), and started at ``start`` if given."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -40,10 +51,10 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return True
-    return state != "Z"
+    return fields[0] != "Z" and (start is None or fields[19] == str(start))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -107,8 +118,8 @@ class FileLock:
     def acquire(self, timeout: float | None = None) -> bool:
         """Take the lock, waiting while a live holder has it; False if ``timeout`` seconds pass first."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        record = json.dumps({"host": self.host, "pid": os.getpid(), "token": self.token,
-                             "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+        record = json.dumps({"host": self.host, "pid": os.getpid(), "start": process_start(os.getpid()),
+                             "token": self.token, "since": time.strftime("%Y-%m-%d %H:%M:%S")})
         began, pause, unchanged = time.monotonic(), POLL_SECONDS[0], _Unchanged()
         while True:
             if _create(self.path, record):
@@ -118,7 +129,7 @@ class FileLock:
             if stamp is None:
                 continue  # released meanwhile: try again at once
             holder = _holder(self.path)
-            if self._dead(holder) or unchanged.seconds(stamp) > STALE_SECONDS:
+            if self._dead(holder) or (unchanged.seconds(stamp) > STALE_SECONDS and not self._known_alive(holder)):
                 self._break(stamp, holder)
                 continue
             if not self.waited:
@@ -131,10 +142,19 @@ class FileLock:
             time.sleep(pause if left is None else min(pause, left))
             pause = min(pause * 2, POLL_SECONDS[1])
 
+    def _local(self, holder: dict | None) -> bool:
+        """Whether ``holder`` ran on this host, with a pid and process start time to check."""
+        return bool(holder) and holder.get("host") == self.host and isinstance(holder.get("pid"), int) \
+            and isinstance(holder.get("start"), int)
+
     def _dead(self, holder: dict | None) -> bool:
         """Whether ``holder`` ran on this host and its process is gone."""
-        return bool(holder) and holder.get("host") == self.host and isinstance(holder.get("pid"), int) \
-            and not pid_alive(holder["pid"])
+        return self._local(holder) and not pid_alive(holder["pid"], holder["start"])  # type: ignore[index]
+
+    def _known_alive(self, holder: dict | None) -> bool:
+        """Whether ``holder`` is a live process of this host (then a missed heartbeat, say of a suspended
+        process, does not make its lock stale)."""
+        return self._local(holder) and pid_alive(holder["pid"], holder["start"])  # type: ignore[index]
 
     def _break(self, stamp: tuple[int, int], holder: dict | None) -> None:
         """Remove the dead lock with ``stamp``, unless another waiter is already at it or it changed meanwhile."""

@@ -113,3 +113,22 @@ def test_release_leaves_a_lock_that_is_not_ours(tmp_path: Path) -> None:
     write_foreign_lock(tmp_path / ".lock")  # taken over meanwhile (judged dead)
     lock.release()
     assert json.loads((tmp_path / ".lock").read_text())["token"] == "theirs"
+
+
+def write_local_lock(path: Path, start: int | None) -> None:
+    path.write_text(json.dumps({"host": FileLock(path, "").host, "pid": os.getpid(), "start": start,
+                                "token": "mine"}))
+
+
+@pytest.mark.skipif(locks.process_start(os.getpid()) is None, reason="needs /proc to tell processes apart")
+def test_a_reused_pid_does_not_keep_a_dead_lock(tmp_path: Path) -> None:
+    write_local_lock(tmp_path / ".lock", locks.process_start(os.getpid()) - 1)  # this pid, an earlier process
+    assert FileLock(tmp_path / ".lock", "run x").acquire(timeout=30)
+
+
+@pytest.mark.skipif(locks.process_start(os.getpid()) is None, reason="needs /proc to tell processes apart")
+def test_a_live_local_holder_keeps_its_lock_without_a_heartbeat(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locks, "STALE_SECONDS", 0.2)  # a suspended holder (Ctrl-Z) misses its heartbeats
+    write_local_lock(tmp_path / ".lock", locks.process_start(os.getpid()))
+    assert not FileLock(tmp_path / ".lock", "run x").acquire(timeout=1.0)

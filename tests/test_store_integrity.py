@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,6 +271,19 @@ def test_two_processes_on_one_store_compute_the_run_once(reference, data_root, t
     waits = [line for line in capfd.readouterr().err.splitlines() if "waiting for run" in line]
     assert len(waits) == 1 and run.path.name in waits[0]
     assert not (run.path / ".lock").exists() and not (run.synset_dir / ".lock").exists()
+
+
+def test_a_lock_left_by_a_killed_run_does_not_block_the_rerun(reference, tmp_path, capsys):
+    run = copy_store(reference, tmp_path)
+    remove_checked(run.metrics_file)
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # its pid is gone, as a killed run's is
+    (run.path / ".lock").write_text(json.dumps({"host": socket.gethostname(), "pid": finished.pid, "start": 0,
+                                                "token": "killed"}))
+    result = run_one(CONFIG, run.path.parent.parent, progress=False)
+    assert not result["cached"] and not (run.path / ".lock").exists()
+    assert run.metrics_file.read_bytes() == RunDir(CONFIG, reference).metrics_file.read_bytes()
+    assert "waiting" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("damage", [

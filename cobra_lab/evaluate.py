@@ -8,7 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import nets
-from .augment import DSA
+from .augment import DEFAULT_STRATEGY, DSA
 from .data.types import Split
 from .fairness import fairness_metrics
 from .sampling import cell_sample
@@ -50,15 +50,15 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     """
     settings = config["eval"]
     device = resolve_device(config["device"])
-    arch = settings.get("arch") or config["net"]["arch"]
+    arch = settings["arch"] or config["net"]["arch"]
     net_options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
-    dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
-        if settings["dsa"] else None
+    strategy = config["distill"]["dsa_strategy"] if "distill" in config else DEFAULT_STRATEGY  # FULL: none of its own
+    dsa = DSA(strategy) if settings["dsa"] else None
     epochs = int(settings["epochs"])
     generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
     net = nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
     weight = None
-    if settings.get("group_weighting", "none") == "balanced":
+    if settings["group_weighting"] == "balanced":
         if groups is None:
             raise ValueError("eval.group_weighting=balanced needs the training images' groups")
         weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
@@ -74,7 +74,7 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
 
     Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
     """
-    test = test_subset(test, config["eval"].get("max_test"), int(config["seed"]))
+    test = test_subset(test, config["eval"]["max_test"], int(config["seed"]))
     test_x = test.x.to(resolve_device(config["device"]))
     per_run = []
     began = time.time()

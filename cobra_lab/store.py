@@ -11,6 +11,7 @@ import yaml
 from .config import identity
 from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
 from .paths import repo_root
+from .schema import with_defaults
 
 
 def default_root() -> Path:
@@ -54,7 +55,7 @@ class RunDir:
     def open(cls, path: str | Path) -> "RunDir":
         """The run stored in folder ``path`` (its config read from config.yaml)."""
         path = Path(path)
-        run = cls(yaml.safe_load((path / "config.yaml").read_text()), path.parent.parent)
+        run = cls(with_defaults(yaml.safe_load((path / "config.yaml").read_text())), path.parent.parent)
         if run.path != path:
             raise ValueError(f"{path} holds the config of another run ({run.path.name})")
         return run

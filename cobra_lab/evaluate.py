@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from . import nets
 from .augment import DEFAULT_STRATEGY, DSA
 from .data.types import Split
+from .errors import UserError
 from .fairness import fairness_metrics
 from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
@@ -81,7 +82,11 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
     runs = tqdm(range(int(config["eval"]["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
     for run in runs:
         net = train_eval_net(x, y, config, num_classes, run, groups)
-        pred = predict(net, test_x).cpu()
+        try:
+            pred = predict(net, test_x).cpu()
+        except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
+            raise UserError(f"evaluation net {run} diverged (eval.lr={config['eval']['lr']:g}); the run is not "
+                            f"stored: try a smaller eval.lr") from None
         per_run.append(fairness_metrics(pred, test.y, test.a, num_classes, num_groups))
         runs.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
     summary = summarize(per_run)

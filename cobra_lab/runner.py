@@ -7,7 +7,10 @@ from pathlib import Path
 from .config import FULL
 from .data import load
 from .distill import SynSet, distill
+from .errors import UserError
 from .evaluate import evaluate
+from .paths import check_writable
+from .schema import check_fits
 from .store import RunDir
 
 
@@ -27,8 +30,21 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     if run.finished():
         return {**run.load_metrics(), **run.load_timing(), "cached": True, "run_dir": str(run.path)}
     began = time.time()
-    run.start()
+    check_writable(run.path.parent.parent, "results folder (--out, $COBRA_LAB_OUTPUTS)")
     data = load_data(config)
+    check_fits(config, data)  # nothing is stored before the run can start
+    stored_set = run.synset_file.exists()
+    run.start()
+    try:
+        return _compute(run, data, began, progress)
+    except UserError:  # a run stopped by a bad value leaves nothing behind
+        run.discard(synset=not stored_set)
+        raise
+
+
+def _compute(run: RunDir, data, began: float, progress: bool) -> dict:
+    """Distill (or take the full set), evaluate and store the started run ``run``."""
+    config = run.config
     if config["method"] == FULL:
         x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:

@@ -1,8 +1,10 @@
 """Runs on disk: a run id from the resolved config, atomic writes, cache lookup and resume."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -79,6 +81,19 @@ class RunDir:
     def start(self) -> None:
         """Create the folder and write the full resolved config."""
         atomic_write_yaml(self.path / "config.yaml", self.config)
+
+    def discard(self, synset: bool) -> None:
+        """Remove what an unfinished run wrote: its folder, its checkpoint and, with ``synset``, its distilled set
+        (a set already stored before the run is kept); folders left empty go too."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.checkpoint_file.unlink(missing_ok=True)
+        if synset:
+            self.synset_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.synset_dir.rmdir()  # only when empty: a stored set stays
+        for folder in (self.path.parent, self.synset_dir.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # runs/ and synsets/ when this run was their only one
 
     def log(self, message: str) -> None:
         """Append a time-stamped line to log.txt."""

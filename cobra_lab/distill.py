@@ -152,7 +152,7 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     generator = torch.Generator().manual_seed(int(config["seed"]))
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
     mode = MODES.build(config["mode"]).configured(settings)
-    if settings.get("extractor", "random") == "fair":
+    if settings["extractor"] == "fair":
         method.template = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
                           int(settings["real_per_class"]), mode.sampling)

@@ -8,8 +8,9 @@ import torch
 from tqdm.auto import tqdm
 
 from . import nets
-from .augment import DSA
+from .augment import DEFAULT_STRATEGY, DSA
 from .data.types import Split
+from .errors import UserError
 from .fairness import fairness_metrics
 from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
@@ -50,15 +51,15 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     """
     settings = config["eval"]
     device = resolve_device(config["device"])
-    arch = settings.get("arch") or config["net"]["arch"]
+    arch = settings["arch"] or config["net"]["arch"]
     net_options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
-    dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
-        if settings["dsa"] else None
+    strategy = config["distill"]["dsa_strategy"] if "distill" in config else DEFAULT_STRATEGY  # FULL: none of its own
+    dsa = DSA(strategy) if settings["dsa"] else None
     epochs = int(settings["epochs"])
     generator = torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
     net = nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **net_options).to(device)
     weight = None
-    if settings.get("group_weighting", "none") == "balanced":
+    if settings["group_weighting"] == "balanced":
         if groups is None:
             raise ValueError("eval.group_weighting=balanced needs the training images' groups")
         weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
@@ -74,14 +75,18 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
 
     Returns mean +- std of accuracy, EOD_max, EOD_mean (percent) and the TPR table.
     """
-    test = test_subset(test, config["eval"].get("max_test"), int(config["seed"]))
+    test = test_subset(test, config["eval"]["max_test"], int(config["seed"]))
     test_x = test.x.to(resolve_device(config["device"]))
     per_run = []
     began = time.time()
     runs = tqdm(range(int(config["eval"]["runs"])), disable=not progress, desc="evaluate", unit="net", leave=False)
     for run in runs:
         net = train_eval_net(x, y, config, num_classes, run, groups)
-        pred = predict(net, test_x).cpu()
+        try:
+            pred = predict(net, test_x).cpu()
+        except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
+            raise UserError(f"evaluation net {run} diverged (eval.lr={config['eval']['lr']:g}); the run is not "
+                            f"stored: try a smaller eval.lr") from None
         per_run.append(fairness_metrics(pred, test.y, test.a, num_classes, num_groups))
         runs.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
     summary = summarize(per_run)

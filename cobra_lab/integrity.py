@@ -82,7 +82,7 @@ def read_verified(path: Path) -> bytes | None:
     """The bytes of ``path`` (None if absent), verified against its checksum when it has one."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent, or a parent is a file (the write check says so)
         return None
     try:
         line = sidecar(path).read_text(encoding="utf-8")

@@ -8,7 +8,10 @@ from .config import FULL
 from .data import load
 from .data.types import GroupedData
 from .distill import SynSet, check_synset_state, distill
+from .errors import UserError
 from .evaluate import evaluate
+from .paths import check_writable
+from .schema import check_fits
 from .store import RunDir
 
 
@@ -30,19 +33,26 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     stored = run.stored_result()
     if stored is not None:
         return stored
+    check_writable(run.path.parent.parent, "results folder (--out, $COBRA_LAB_OUTPUTS)")
     data = load_data(config)
+    check_fits(config, data)  # nothing is stored before the run can start
     with run.lock():
         stored = run.stored_result(repair=True)  # finished by another process meanwhile, or damaged files moved
         if stored is not None:
             return stored
-        return _compute(run, data, progress)
+        began = time.time()
+        stored_set = run.synset_file.exists()
+        run.start()
+        try:
+            return _compute(run, data, began, progress)
+        except UserError:  # a run stopped by a bad value leaves nothing behind
+            run.discard(synset=not stored_set)
+            raise
 
 
-def _compute(run: RunDir, data: GroupedData, progress: bool) -> dict:
-    """Distill (or take the full set), evaluate and store the run, under its lock."""
+def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> dict:
+    """Distill (or take the full set), evaluate and store the started run ``run``, under its lock."""
     config = run.config
-    began = time.time()
-    run.start()
     if config["method"] == FULL:
         x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:

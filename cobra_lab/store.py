@@ -1,7 +1,9 @@
 """Runs on disk: a run id from the resolved config, checked atomic writes, verified cache lookup, locks."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ from .integrity import (
 from .io import config_hash
 from .locks import FileLock
 from .paths import repo_root
+from .schema import with_defaults
 
 METRIC_KEYS = ("acc", "acc_std", "eod_max", "eod_max_std", "eod_mean", "eod_mean_std", "runs")
 TIMING_KEYS = ("distill_seconds", "eval_seconds", "seconds")
@@ -77,7 +80,7 @@ class RunDir:
         config = read_checked(path / "config.yaml", parse_yaml)
         if config is None:
             raise FileNotFoundError(f"{path} holds no config.yaml")
-        run = cls(config, path.parent.parent)
+        run = cls(with_defaults(config), path.parent.parent)
         if run.path != path:
             raise ValueError(f"{path} holds the config of another run ({run.path.name})")
         return run
@@ -157,6 +160,19 @@ class RunDir:
     def start(self) -> None:
         """Create the folder and write the full resolved config."""
         save_yaml(self.config_file, self.config)
+
+    def discard(self, synset: bool) -> None:
+        """Remove what an unfinished run wrote: its folder, its checkpoint and, with ``synset``, its distilled set
+        (a set already stored before the run is kept); folders left empty go too."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        remove_checked(self.checkpoint_file)
+        if synset:
+            remove_checked(self.synset_file)
+        with contextlib.suppress(OSError):
+            self.synset_dir.rmdir()  # only when empty: a stored set stays
+        for folder in (self.path.parent, self.synset_dir.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # runs/ and synsets/ when this run was their only one
 
     def log(self, message: str) -> None:
         """Append a time-stamped line to log.txt."""

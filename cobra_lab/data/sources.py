@@ -49,8 +49,12 @@ SOURCES: Registry[Source] = Registry("source")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``root``, else $COBRA_LAB_DATA, else ``<repo>/data``."""
-    return Path(root or os.environ.get("COBRA_LAB_DATA") or REPO_DATA).expanduser()
+    """The data folder: ``root``, else $COBRA_LAB_DATA, else ``<repo>/data``; one that is a file is a UserError."""
+    folder = Path(root or os.environ.get("COBRA_LAB_DATA") or REPO_DATA).expanduser()
+    if folder.exists() and not folder.is_dir():
+        where = "--root" if root else "$COBRA_LAB_DATA" if os.environ.get("COBRA_LAB_DATA") else "the data folder"
+        raise UserError(f"{where} {folder} is a file, not a folder")
+    return folder
 
 
 def load_source(name: str, root: str | os.PathLike | None = None, seed: int = 0) -> Source:

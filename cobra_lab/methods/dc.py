@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..compiled import compiled_for, weights_of
-from ..errors import UserError
 from ..sampling import RealBatch
 from ..threads import one_thread, single_threaded_pool
 from ..training import train_epochs
@@ -227,17 +226,15 @@ class DC(Method):
     """DC: Phi = gradient of the mean cross-entropy; D = per-row cosine distance; outer/inner loops."""
 
     name = "dc"
+    norms = ("instancenorm", "groupnorm", "none")  # per-image gradients need a norm that mixes no images
     cpu_chunk = 64  # measured with benchmarks/bench_step.py at quick sizes: see benchmarks/README.md
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        if self.net_config.get("norm", "instancenorm") not in ("instancenorm", "groupnorm", "none"):
-            raise UserError(f"method dc needs a per-image norm (instancenorm, groupnorm or none), "
-                            f"not {self.net_config['norm']!r}")
         ipc = int(config["ipc"])
         outer, inner = reference_loops(ipc)
-        self.outer = int(self.config.get("outer_loop") or outer)
-        self.inner = int(self.config.get("inner_loop") or inner)
+        self.outer = int(self.config["outer_loop"] or outer)
+        self.inner = int(self.config["inner_loop"] or inner)
         self.shapes: list[tuple[int, int]] = []
 
     def rounds(self) -> int:

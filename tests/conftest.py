@@ -137,6 +137,12 @@ def bffhq_root(isolated_data_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def study_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the notebook runs and the advertised commands: a smoke run both make is computed once."""
+    return tmp_path_factory.mktemp("study_store")
+
+
+@pytest.fixture(scope="session")
 def session_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder (and cache) shared by the tests that build real Fashion-MNIST benchmarks."""
     return tmp_path_factory.mktemp("cobra_data")

@@ -59,9 +59,9 @@ def test_parameter_file_matches(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def notebook_env(tmp_path_factory: pytest.TempPathFactory, session_data_root: Path):
+def notebook_env(study_store: Path, session_data_root: Path):
     """One data cache and one store shared by the notebook runs (the kernels inherit the environment)."""
-    store = tmp_path_factory.mktemp("notebook_store")
+    store = study_store
     patch = pytest.MonkeyPatch()
     patch.setenv("COBRA_LAB_DATA", str(session_data_root))
     patch.setenv("COBRA_LAB_OUTPUTS", str(store))

@@ -25,7 +25,11 @@ demo: setup
 	$(PY) -m papermill notebooks/00_quickstart.ipynb outputs/00_quickstart/00_quickstart.ipynb -k cobra-lab
 	@echo "executed notebook and figures: outputs/00_quickstart/"
 
+# The tests use Debian's Fashion-MNIST: installed first where we may (root, apt-get); elsewhere its tests skip.
 test: setup
+	@if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
+			|| echo "could not install dataset-fashion-mnist: the tests that need it skip"; fi
 	$(PY) -m pytest -q
 
 lab: setup

@@ -200,7 +200,7 @@ def _row(config: dict, result: dict, knob_keys: list[str]) -> dict:
     row.update({key: get_dotted(config, key) for key in knob_keys})
     row.update({key: result.get(key) for key in METRIC_KEYS})
     row.update(status=result["status"], error=result["error"], cached=result.get("cached", False),
-               run_dir=result.get("run_dir"))
+               run_dir=result.get("run_dir"), run_id=run_id(config))
     return row
 
 
@@ -255,7 +255,7 @@ def aggregate(df: pd.DataFrame, keys: Iterable[str] = AGGREGATED) -> pd.DataFram
     """Mean +- std over seeds of each finished setting (one seed: the std over its evaluation nets)."""
     done = df[df["status"] == "done"]
     by = [column for column in df.columns
-          if column not in {"seed", "status", "error", "cached", "run_dir", *METRIC_KEYS}]
+          if column not in {"seed", "status", "error", "cached", "run_dir", "run_id", *METRIC_KEYS}]
     rows = []
     for identity, group in done.groupby(by, dropna=False, sort=False):
         row = dict(zip(by, identity))

@@ -98,6 +98,8 @@ def fmt_number(value: float) -> str:
 def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
     """One sentence reading a results table: each variant's mean EOD and accuracy over the settings shown, and
     how often each mode had the lowest EOD of its method."""
+    if agg.empty:
+        return "No finished runs to read."
     distilled = agg[agg["method"] != FULL]
     parts = []
     for (method, mode), group in distilled.groupby(["method", "mode"], sort=False):
@@ -150,3 +152,20 @@ def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:
     table = pd.DataFrame(rows).T
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["method", "mode"])
     return table
+
+
+def failures(results: pd.DataFrame) -> pd.DataFrame:
+    """The failed rows of a grid's results (``run_grid``): which run, and the error that stopped it."""
+    failed = results[results["status"] == "failed"]
+    return pd.DataFrame({"run": failed["run_id"], "error": failed["error"]}).reset_index(drop=True)
+
+
+def show_failures(results: pd.DataFrame) -> pd.DataFrame:
+    """Display the failed runs of a grid as a table (nothing when every run finished); returns the finished rows."""
+    failed = failures(results)
+    if len(failed):
+        from IPython.display import display  # deferred: only notebooks display
+
+        caption = f"{len(failed)} of {len(results)} runs failed (the tables and figures show the others)"
+        display(failed.style.hide(axis="index").set_caption(caption))
+    return results[results["status"] == "done"]

@@ -9,6 +9,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
+from data_needs import uses_fashion_mnist
 
 from cobra_lab.paths import repo_root
 
@@ -58,9 +59,9 @@ def test_parameter_file_matches(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def notebook_env(tmp_path_factory: pytest.TempPathFactory, session_data_root: Path):
+def notebook_env(study_store: Path, session_data_root: Path):
     """One data cache and one store shared by the notebook runs (the kernels inherit the environment)."""
-    store = tmp_path_factory.mktemp("notebook_store")
+    store = study_store
     patch = pytest.MonkeyPatch()
     patch.setenv("COBRA_LAB_DATA", str(session_data_root))
     patch.setenv("COBRA_LAB_OUTPUTS", str(store))
@@ -68,7 +69,13 @@ def notebook_env(tmp_path_factory: pytest.TempPathFactory, session_data_root: Pa
     patch.undo()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def needing_data(paths: list[Path]) -> list:
+    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks marked as needing its files."""
+    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist] if uses_fashion_mnist(parameters(path))
+                         else []) for path in paths]
+
+
+@pytest.mark.parametrize("path", needing_data(NOTEBOOKS), ids=lambda p: p.stem)
 def test_runs_with_smoke_profile(path: Path, tmp_path: Path, notebook_env: Path) -> None:
     out_dir = tmp_path / "out"
     parameters = {"profile": "smoke", "out_dir": str(out_dir), **SMOKE_OVERRIDES.get(path.stem, {})}

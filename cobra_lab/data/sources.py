@@ -19,7 +19,8 @@ from ..registry import Registry
 from .seeding import generator
 
 REPO_DATA = repo_root() / "data"
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+# where Debian's dataset-fashion-mnist puts its files ($COBRA_LAB_DEBIAN_FASHION_MNIST elsewhere: tests hide it)
+DEBIAN_FASHION_MNIST = Path(os.environ.get("COBRA_LAB_DEBIAN_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
                  "batches.meta")

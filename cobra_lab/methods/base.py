@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .. import nets
-from ..compiled import frozen_embedder
+from ..compiled import compilation_failed, frozen_embedder
 from ..sampling import RealBatch
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -36,8 +36,9 @@ class Method:
         return int(chunk)
 
     def compiles(self, device: torch.device) -> bool:
-        """Whether passes on ``device`` run compiled: ``distill.compile`` is on and the device is the CPU."""
-        return self.config["compile"] and device.type == "cpu"
+        """Whether passes on ``device`` run compiled: ``distill.compile`` is on, the device is the CPU and compiling
+        has not failed in this process."""
+        return self.config["compile"] and device.type == "cpu" and not compilation_failed()
 
     def embedder(self, net: nn.Module, device: torch.device,
                  chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:

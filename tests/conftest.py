@@ -142,6 +142,12 @@ def session_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cobra_data")
 
 
+@pytest.fixture(scope="session")
+def notebook_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One run store shared by the notebooks the tests execute (papermill or the browser): a run is computed once."""
+    return tmp_path_factory.mktemp("notebook_store")
+
+
 def _require_debian_fashion_mnist() -> None:
     if not all((DEBIAN_FASHION_MNIST / f"{name}.gz").is_file() for name in IDX_FILES):
         pytest.skip(f"Debian's Fashion-MNIST files are absent from {DEBIAN_FASHION_MNIST} "

@@ -192,18 +192,19 @@ class SkewGapExplorer:
         return f"{self.method.upper()} {self.mode} ({self.profile})"
 
     def widget(self):
-        """Sliders for SKEW and GAP, a mode selector and a run button over the live picture, then the runs."""
+        """Sliders for SKEW, GAP and the target (mode), a run button, the live picture, then the runs."""
         import ipywidgets as w
 
         skew = w.FloatSlider(value=self.geometry.skew, min=self.min_skew, max=1.0, step=SKEW_STEP,
                              description="SKEW", continuous_update=False, readout_format=".2f")
         gap = w.IntSlider(value=self.geometry.gap, min=0, max=MAX_GAP, description="GAP", continuous_update=False)
-        mode = w.Dropdown(options=EXPLORER_MODES, value=self.mode, description="target",
-                          layout=w.Layout(width="220px"))
+        # a slider, not a dropdown: JupyterLab takes a collapsed dropdown's arrow keys for moving between cells
+        mode = w.SelectionSlider(options=EXPLORER_MODES, value=self.mode, description="target",
+                                 continuous_update=False)
         button = w.Button(description=f"run {self.run_label()}", icon="play", layout=w.Layout(width="auto"),
                           tooltip="distill and evaluate this setting (read back when stored)")
         image = w.Image(value=self.picture(skew.value, gap.value), format="png",
-                        layout=w.Layout(width="100%", max_width="1100px"))
+                        layout=w.Layout(width="100%", max_width="1100px", margin="0"))  # no margin: no scrollbar
         note = w.HTML(f"<small>SKEW: each class's share in its majority group, from {self.min_skew:g} "
                       f"(1/{len(self.group_names)}: all groups equal; below it the majority would be the smallest "
                       f"group) to 1 (no minority). GAP: corruption of the minority images, 0..{MAX_GAP}.</small>")
@@ -240,7 +241,7 @@ class SkewGapExplorer:
         mode.observe(choose, names="value")
         mode.observe(later, names="value")
         button.on_click(run)
-        return w.VBox([w.HBox([skew, gap, mode, button]), note, image, progress, runs])
+        return w.VBox([w.HBox([skew, gap]), w.HBox([mode, button]), note, image, progress, runs])
 
     def show(self, live: bool | None = None) -> Figure | None:
         """The live widget when a front end is connected (or ``live``), else this setting's figure as a PNG image

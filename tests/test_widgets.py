@@ -26,8 +26,8 @@ def explorer() -> SkewGapExplorer:
 
 def controls(box):
     """The sliders, the mode selector, the button and the image of an explorer widget."""
-    skew, gap, mode, button = box.children[0].children
-    return skew, gap, mode, button, box.children[2]
+    (skew, gap), (mode, button) = box.children[0].children, box.children[1].children
+    return skew, gap, mode, button, box.children[3]
 
 
 def shown(image) -> bytes:
@@ -56,7 +56,7 @@ def test_sliders_replace_the_picture_in_place(explorer: SkewGapExplorer) -> None
     for skew_value, gap_value in ((0.6, 0), (0.6, 3), (0.95, 1)):
         skew.value, gap.value = skew_value, gap_value  # what a user's drag does (no event loop: drawn at once)
         assert (explorer.geometry.skew, explorer.geometry.gap) == (skew_value, gap_value)
-        assert box.children[2] is image and shown(image).startswith(PNG)  # the same widget, a new picture
+        assert box.children[3] is image and shown(image).startswith(PNG)  # the same widget, a new picture
         pictures.add(shown(image))
     assert len(pictures) == 4  # every setting gave a different picture
     assert not torch.allclose(explorer.geometry.means, before.means)

@@ -1,7 +1,8 @@
 """Time what a user waits for when moving the SKEW/GAP explorer's slider: re-bias, embed, draw, encode the PNG.
 
-Each move goes to a (SKEW, GAP, mode) setting not drawn before, so nothing comes from the explorer's caches; the
-first line gives the machine's load (the CPU is often shared), the last one
+Each move goes to a (SKEW, GAP, mode) setting not drawn before: its statistics and picture are computed anew
+(only the embeddings of images an earlier setting showed with the same pixels are reused, as in the notebook).
+The first line gives the machine's load (the CPU is often shared), the last one
 ``redraw median=<s> max=<s> | budget <b> s | median/budget=<r>`` (below 1: a typical move fits the budget).
 """
 from __future__ import annotations

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 from .data.bias import COLOUR_NAMES, PALETTE
 
@@ -25,13 +26,15 @@ MARGIN = 0.08  # share of each axis range added around the fixed view
 
 @dataclass
 class View:
-    """The fixed 2-D view of the group means, the class shown and the axis limits held over the slider range."""
+    """The fixed 2-D view of the group means, the axis limits held over the slider range, and the panels' places
+    once the first figure is laid out (later figures reuse them: no layout pass on every redraw)."""
 
     centre: torch.Tensor  # [D]
     basis: torch.Tensor  # [D, 2]
     xlim: tuple[float, float]
     ylim: tuple[float, float]
     residual_top: float
+    boxes: list[Bbox] | None = None  # left, right, legend strip in figure coordinates
 
     def project(self, points: torch.Tensor) -> torch.Tensor:
         """Points [..., D] in the view's two coordinates [..., 2]."""
@@ -98,9 +101,11 @@ def explorer_figure(means: torch.Tensor, counts: torch.Tensor, goals: dict[str, 
     means [C, G, D], counts [C, G], goals and residuals: mode -> [C, D] and [C]."""
     c = shown_class
     shown = ("vanilla",) if mode == "vanilla" else ("vanilla", mode)
-    fig = Figure(figsize=(11, 6.0), layout="constrained")
+    fig = Figure(figsize=(11, 6.0), layout=None if view.boxes else "constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.25], height_ratios=[1, 0.2])
     left, right, strip = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
+    for ax, box in zip((left, right, strip), view.boxes or ()):
+        ax.set_position(box)
     present = torch.nonzero(counts[c] > 0).flatten().tolist()
     xy = view.project(means[c])  # [G, 2]
     share = counts[c].float() / counts[c].sum()  # [G]
@@ -153,3 +158,9 @@ def explorer_figure(means: torch.Tensor, counts: torch.Tensor, goals: dict[str, 
                transform=strip.transAxes, in_layout=False)  # as wide as the figure: kept out of the layout
     fig.suptitle(title, fontsize=12)
     return fig
+
+
+def keep_layout(fig: Figure, view: View) -> None:
+    """Remember where the layout engine put ``fig``'s panels (after it was drawn), for the figures to come."""
+    if view.boxes is None:
+        view.boxes = [ax.get_position() for ax in fig.axes]

@@ -7,6 +7,7 @@ static image under papermill. Every setting is computed once: geometries and pic
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import math
 import time
@@ -26,10 +27,11 @@ from .data.loader import load_train
 from .data.sources import load_source
 from .diagnostics import fairdd_pull, group_means, targets, worst_case_residual
 from .errors import UserError, check_choice, check_int, check_range
-from .explorer_figure import View, diameter_squared, explorer_figure
+from .explorer_figure import View, diameter_squared, explorer_figure, keep_layout
 from .plots import figure_bytes
 from .runner import run_one
 from .sampling import cell_sample
+from .threads import one_thread, single_threaded_pool
 
 EMBED_WIDTH = 32  # the fixed random ConvNet that embeds the images
 PER_CELL = 64  # images per (class, group) averaged for a mean (the weights use the full counts)
@@ -105,7 +107,8 @@ class SkewGapExplorer:
         self.min_skew = skew_floor(len(self.group_names))
         channels, size = first.image_shape[0], first.image_shape[-1]
         self.net = nets.build("convnet", channels, first.num_classes, size, torch.Generator().manual_seed(seed),
-                              width=EMBED_WIDTH).eval()
+                              width=EMBED_WIDTH).eval().requires_grad_(False)  # embeds only, in any thread
+        self._features: dict[bytes, torch.Tensor] = {}  # image digest -> [D]
         self._geometries: dict[tuple[float, int], Geometry] = {}
         self._pictures: dict[tuple[float, int, str], bytes] = {}
         self.geometry = self.compute(skew, gap)
@@ -123,10 +126,11 @@ class SkewGapExplorer:
         """The group geometry at (skew, gap), embedded by the fixed net (memoised per setting)."""
         key = self._key(skew, gap)
         if key not in self._geometries:
-            train = load_train(self.dataset, skew=key[0], gap=key[1], seed=self.seed, source=self.source)
+            with one_thread():  # small ops: one intra-op thread each, no team waiting on a busy core
+                train = load_train(self.dataset, skew=key[0], gap=key[1], seed=self.seed, source=self.source)
             classes, groups = len(self.class_names), len(self.group_names)
             rows = cell_sample(train.y, train.a, groups, PER_CELL, self.seed)
-            feats = self.net.embed(train.x[rows])  # [n, D]
+            feats = self.embed(train.x[rows])  # [n, D]
             means, _ = group_means(feats, train.y[rows], train.a[rows], classes, groups)
             counts = train.counts(classes, groups)  # [C, G]
             goals = {**targets(means, counts), "fairdd": fairdd_pull(means, counts)}
@@ -134,6 +138,18 @@ class SkewGapExplorer:
                 key[0], key[1], means, counts, goals,
                 {name: worst_case_residual(means, counts, goal) for name, goal in goals.items()})
         return self._geometries[key]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings [N, D] of images x [N, C, H, W] by the fixed net; an image seen at an earlier setting (the
+        same pixels: most images keep their group and corruption when a slider moves) is not embedded again."""
+        keys = [hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest() for image in x]
+        new = list({key: row for row, key in enumerate(keys) if key not in self._features}.values())
+        if new:
+            workers = torch.get_num_threads()  # one chunk per core, each on one intra-op thread
+            chunks = x[new].chunk(workers)
+            feats = torch.cat(list(single_threaded_pool(workers).map(self.net.embed, chunks)))  # [new, D]
+            self._features.update({keys[row]: feat for row, feat in zip(new, feats)})
+        return torch.stack([self._features[key] for key in keys])
 
     def _fixed_view(self) -> View:
         """Axes held over the slider range: the first setting's principal plane of the group means, limits over
@@ -167,7 +183,9 @@ class SkewGapExplorer:
         self.geometry = self.compute(skew, gap)
         key = (self.geometry.skew, self.geometry.gap, self.mode)
         if key not in self._pictures:
-            self._pictures[key] = figure_bytes(self.figure(), "png", SCREEN_DPI)
+            fig = self.figure()
+            self._pictures[key] = figure_bytes(fig, "png", SCREEN_DPI)
+            keep_layout(fig, self.view)
         self.redraw_seconds = time.perf_counter() - began
         return self._pictures[key]
 

@@ -77,6 +77,18 @@ def test_the_mode_changes_the_picture_and_the_button(explorer: SkewGapExplorer) 
     assert shown(image) == seen["fairdd"] and explorer.redraw_seconds < 0.05
 
 
+def test_an_image_is_embedded_once(explorer: SkewGapExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(1))  # images no setting has shown
+    first = explorer.embed(x)
+    torch.testing.assert_close(first, explorer.net.embed(x), atol=1e-5, rtol=1e-5)
+
+    def refuse(_):
+        raise AssertionError("embedded again")
+
+    monkeypatch.setattr(explorer.net, "embed", refuse)
+    torch.testing.assert_close(explorer.embed(x.flip(0)), first.flip(0))  # read back by pixels, in any order
+
+
 def test_the_view_is_fixed_over_the_slider_range(explorer: SkewGapExplorer) -> None:
     limits = set()
     for skew_value, gap_value in ((0.5, 0), (0.95, 4), (explorer.min_skew, 2)):

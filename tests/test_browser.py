@@ -213,7 +213,6 @@ def test_the_explorer_redraws_in_jupyterlab(lab, browser, tmp_path: Path) -> Non
         button = explorer.find_element("xpath", ".//button[contains(., 'run DM')]")
         assert button.text.strip() == "run DM fairdd (smoke)"
         shot("mode")
-        explorer.screenshot(str(tmp_path / "explorer.png"))  # the explorer alone, as README shows it
 
         button.click()
         def result_line() -> str | None:
@@ -225,6 +224,7 @@ def test_the_explorer_redraws_in_jupyterlab(lab, browser, tmp_path: Path) -> Non
         assert "DM fairdd (smoke) at SKEW 0.85, GAP 0: acc " in line and "EOD max" in line
         wait_for(lambda: button.is_enabled(), 30, "the run button to be enabled again")
         shot("ran")
+        explorer.screenshot(str(tmp_path / "explorer.png"))  # the explorer alone, as README shows it
     except BaseException:
         try:
             shot("failure")

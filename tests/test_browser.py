@@ -233,3 +233,8 @@ def test_the_explorer_redraws_in_jupyterlab(lab, browser, tmp_path: Path) -> Non
             for path in [*shots, lab["log"]]:
                 shutil.copy(path, KEPT / path.name)
         raise
+
+
+def test_no_browser_is_a_stated_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMEDRIVER", tmp_path / "chromedriver")
+    assert missing_browser() == f"{tmp_path / 'chromedriver'} is missing (apt install chromium-driver)"

@@ -88,13 +88,6 @@ def figure_bytes(figure: Figure, fmt: str = "png", dpi: int = DPI) -> bytes:
     return buffer.getvalue()
 
 
-def show_figure(figure: Figure, dpi: int = DPI) -> None:
-    """Put ``figure`` on the page as a PNG image (a bare Figure has no display hook: it would show as text)."""
-    from IPython.display import Image, display
-
-    display(Image(data=figure_bytes(figure, "png", dpi)))
-
-
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write ``figure`` to ``path`` atomically, in the format its suffix names (.png, .pdf, .svg, ...)."""
     path = Path(path)

@@ -32,8 +32,14 @@ test: setup
 			|| echo "could not install dataset-fashion-mnist: the tests that need it skip"; fi
 	$(PY) -m pytest -q
 
+# As root (containers) Jupyter needs --allow-root; the URL to open, token included, is printed first.
+LAB_IP ?= 127.0.0.1
+LAB_PORT ?= 8888
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	@token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo "JupyterLab: open http://$(LAB_IP):$(LAB_PORT)/lab?token=$$token"; \
+	exec $(VENV)/bin/jupyter lab notebooks/ --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) \
+		--ServerApp.port_retries=0 --IdentityProvider.token=$$token $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean-outputs:
 	find outputs -mindepth 1 -not -name README.md -not -name .gitignore -delete

@@ -81,12 +81,17 @@ def count_heatmap(data: GroupedData, split: str = "train") -> Figure:
     return fig
 
 
+def figure_bytes(figure: Figure, fmt: str = "png", dpi: int = DPI) -> bytes:
+    """``figure`` encoded in ``fmt`` (png, pdf, svg, ...)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=dpi)
+    return buffer.getvalue()
+
+
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write ``figure`` to ``path`` atomically, in the format its suffix names (.png, .pdf, .svg, ...)."""
     path = Path(path)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=path.suffix.lower().lstrip("."), dpi=DPI)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, figure_bytes(figure, path.suffix.lower().lstrip(".")))
 
 
 MODE_COLOURS = {"vanilla": "tab:red", "fairdd": "tab:orange", "cobra": "tab:blue", "full": "black"}

@@ -36,7 +36,8 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
             synset = SynSet.from_state(run.load_synset())
             run.log(f"distilled set read from the store ({run.synset_dir.name})")
         else:
-            run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
+            resuming = " (resuming from its checkpoint)" if run.checkpoint_file.exists() else ""
+            run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}{resuming}")
             synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress)
             run.save_synset(synset.state())
             run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import UserError
@@ -109,3 +118,48 @@ def run_groups(task: Callable[[Cells, str], Cells], groups: list[Cells], root: s
     finally:
         if owned:
             ray.shutdown()
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ray_start(*args: str) -> subprocess.Popen:
+    """``ray start --block`` on 127.0.0.1 in a session of its own: terminating it stops that node."""
+    command = [str(Path(sys.executable).with_name("ray")), "start", "--block", "--node-ip-address", "127.0.0.1",
+               *args]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@contextmanager
+def local_cluster(nodes: int = 2, cpus_per_node: int = 1, timeout: float = 120.0) -> Iterator[str]:
+    """A throwaway Ray cluster of ``nodes`` nodes on 127.0.0.1 (a head and workers, ``cpus_per_node`` CPUs each),
+    to try the ray backend on one machine; yields its address and stops every node on exit."""
+    ray = import_ray()
+    address = f"127.0.0.1:{_free_port()}"
+    temp_dir = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must stay under 108 characters
+    node = ("--num-cpus", str(cpus_per_node), "--object-store-memory", str(80 * 2**20))
+    started = [_ray_start("--head", "--port", address.split(":")[1], "--temp-dir", temp_dir,
+                          "--include-dashboard", "false", *node)]
+    try:
+        ray.init(address=address, logging_level=logging.WARNING)  # waits for the head
+        started += [_ray_start("--address", address, *node) for _ in range(nodes - 1)]
+        deadline = time.time() + timeout
+        while sum(entry["Alive"] for entry in ray.nodes()) < nodes:
+            if time.time() > deadline:
+                raise RuntimeError(f"the Ray cluster at {address} has not got {nodes} nodes after {timeout:g} s")
+            time.sleep(0.2)
+        ray.shutdown()
+        yield address
+    finally:
+        ray.shutdown()
+        for process in reversed(started):
+            process.terminate()
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -17,7 +17,7 @@ import torch
 from cobra_lab import sweep
 from cobra_lab.cli import main
 from cobra_lab.errors import UserError
-from cobra_lab.ray_backend import local_cluster
+from cobra_lab.ray_backend import RayOptions, local_cluster, run_groups
 from cobra_lab.store import RunDir
 
 GRID = {"profile": "smoke", "datasets": ["cdigits_bg"], "methods": ["dm"], "modes": ["vanilla", "cobra"],
@@ -66,6 +66,15 @@ def test_a_failed_run_is_a_failed_row_and_the_others_go_on(cluster: str, ray_row
     failed = table[table["status"] == "failed"]
     assert len(failed) == 1 and failed["error"].iloc[0].startswith("UserError: distillation diverged")
     assert (table.drop(failed.index)["status"] == "done").all() and (~table["cached"]).sum() == 2
+
+
+def test_a_task_that_fails_as_a_whole_fails_each_of_its_runs(cluster: str, tmp_path: Path) -> None:
+    groups = sweep._sharing_groups(sweep.expand(GRID), [0, 1])
+    fails = os.path.join  # takes (cells, root), then raises TypeError in the task: cells is not a path
+    results = dict(run_groups(fails, groups, str(tmp_path), RayOptions(address=cluster)))
+    assert sorted(results) == [0, 1] and all(result["status"] == "failed" for result in results.values())
+    assert all(result["error"].startswith("RayTaskError(TypeError): ") and "\n" not in result["error"]
+               for result in results.values())
 
 
 def _kill_after_first_checkpoint(run: RunDir, killed: list[int], timeout: float = 120.0) -> None:

@@ -196,7 +196,8 @@ def _sweep(args: argparse.Namespace) -> int:
             raise UserError(f"--csv {args.csv} is a folder; name a file")
         check_writable(Path(args.csv).parent, "CSV folder (--csv)")
     table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet,
-                     max_runs=None if args.yes else MAX_RUNS)
+                     max_runs=None if args.yes else MAX_RUNS, backend=args.backend, address=args.address,
+                     cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     if args.csv:
         from .io import atomic_write_bytes
 
@@ -219,6 +220,13 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="override a top-level entry of the file, e.g. ipc=50 (repeatable)")
     sweep.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")
+    sweep.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: a process pool on this machine; ray: tasks on a Ray cluster (the ray extra)")
+    sweep.add_argument("--address", default=None,
+                       help="Ray cluster: auto or HOST:PORT (default $RAY_ADDRESS, else a cluster started here)")
+    sweep.add_argument("--cpus-per-run", type=_number, default=None, help="Ray: CPUs each run holds (default 1)")
+    sweep.add_argument("--gpus-per-run", type=_number, default=None,
+                       help="Ray: GPUs each run holds (default 0); 0.25 packs four runs on one GPU")
     sweep.add_argument("--out", default=None, help="results folder (default $COBRA_LAB_OUTPUTS, else <repo>/outputs)")
     sweep.add_argument("--csv", default=None, help="also write one row per run to this CSV file")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")

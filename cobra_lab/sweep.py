@@ -1,5 +1,6 @@
 """Grids of runs: expand a grid into resolved configs, run each with ``run_one`` (skipping stored ones) in
-worker processes, and return one tidy row per run; a failed cell is recorded and the others go on.
+worker processes or as tasks on a Ray cluster, and return one tidy row per run; a failed cell is recorded and
+the others go on.
 
 A grid is a dict (or a list of dicts, whose union is taken)::
 
@@ -34,8 +35,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import FULL, get_dotted, resolve
-from .errors import UserError, check_bool, check_int
+from .errors import UserError, check_bool, check_choice, check_int
 from .paths import check_writable
+from .ray_backend import RayOptions, run_groups
 from .runner import run_one
 from .store import RunDir, default_root, run_id, synset_id
 
@@ -44,6 +46,7 @@ MAX_RUNS = 10_000  # a larger grid is refused unless asked for (cobra-lab sweep 
 METRIC_KEYS = ("acc", "acc_std", "eod_mean", "eod_mean_std", "eod_max", "eod_max_std", "fpr_gap_mean",
                "fpr_gap_max", "runs", "distill_seconds", "eval_seconds", "seconds")
 AGGREGATED = ("acc", "eod_mean", "eod_max")
+BACKENDS = ("local", "ray")
 
 
 def _as_list(value: object) -> list:
@@ -204,12 +207,16 @@ def _row(config: dict, result: dict, knob_keys: list[str]) -> dict:
     return row
 
 
-def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None,
-             progress: bool = True, max_runs: int | None = MAX_RUNS) -> pd.DataFrame:
-    """Run every cell of ``grid`` (stored runs are read back), ``workers`` processes at a time; one row per run.
+def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None, progress: bool = True,
+             max_runs: int | None = MAX_RUNS, backend: str = "local", address: str | None = None,
+             cpus_per_run: float | None = None, gpus_per_run: float | None = None) -> pd.DataFrame:
+    """Run every cell of ``grid`` (stored runs are read back), ``workers`` local processes at a time, or as Ray
+    tasks on the cluster at ``address`` (``backend="ray"``, see ``RayOptions``); one row per run.
 
     Every config is checked before the first run starts; a grid of more than ``max_runs`` runs is refused."""
     workers = check_int("workers", workers, 1)
+    ray_options = _ray_options(check_choice("backend", backend, BACKENDS), workers, address, cpus_per_run,
+                               gpus_per_run)
     root = Path(root or default_root())
     configs = expand(grid, max_runs, progress)
     results: dict[int, dict] = {}
@@ -223,10 +230,10 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
         check_writable(root, "results folder (--out, $COBRA_LAB_OUTPUTS)")
     if progress:
         print(f"sweep: {len(configs)} runs, {len(results)} from the store, {len(todo)} to compute "
-              f"({workers} at a time)", file=sys.stderr)
+              f"({'as Ray tasks' if ray_options else f'{workers} at a time'})", file=sys.stderr)
     bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)
     try:
-        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root)):
+        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root), ray_options):
             results[index] = result
             bar.set_postfix_str(f"{run_id(configs[index])[:48]}: {result['status']}")
             bar.update()
@@ -237,8 +244,27 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
     return table.astype({"ipc": "Int64"})
 
 
-def _execute(configs: list[dict], indices: list[int], workers: int, root: str) -> Iterable[tuple[int, dict]]:
-    """Yield (index, result) as cells finish: in this process for one worker, else in a spawn pool."""
+def _ray_options(backend: str, workers: int, address: str | None, cpus_per_run: float | None,
+                 gpus_per_run: float | None) -> RayOptions | None:
+    """The checked Ray options for the ray backend, None for the local one (a UserError when they are mixed)."""
+    if backend == "local":
+        if (address, cpus_per_run, gpus_per_run) != (None, None, None):
+            raise UserError("address, cpus_per_run and gpus_per_run are options of the ray backend "
+                            "(backend='ray', --backend ray)")
+        return None
+    if workers != 1:
+        raise UserError("workers sizes the local pool; on Ray the cluster's free CPUs and GPUs set how many runs go "
+                        "at once (cpus_per_run, gpus_per_run)")
+    return RayOptions.checked(address, cpus_per_run, gpus_per_run)
+
+
+def _execute(configs: list[dict], indices: list[int], workers: int, root: str,
+             ray_options: RayOptions | None = None) -> Iterable[tuple[int, dict]]:
+    """Yield (index, result) as cells finish: as Ray tasks with ``ray_options``, else in this process for one
+    worker, else in a spawn pool."""
+    if ray_options is not None and configs:
+        yield from run_groups(_run_cells, _sharing_groups(configs, indices), str(Path(root).absolute()), ray_options)
+        return
     if workers == 1 or len(configs) <= 1:
         for index, config in zip(indices, configs):
             yield index, _run_cell(config, root)

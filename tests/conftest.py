@@ -143,6 +143,17 @@ def study_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ray_cluster():
+    """The address of a Ray cluster of two nodes on 127.0.0.1 (a head and a worker node, one CPU each), started
+    once for the tests that ask for it and stopped after them."""
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+    from cobra_lab.ray_backend import local_cluster
+
+    with local_cluster(nodes=2, cpus_per_node=1) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
 def session_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder (and cache) shared by the tests that build real Fashion-MNIST benchmarks."""
     return tmp_path_factory.mktemp("cobra_data")

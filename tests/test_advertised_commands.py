@@ -92,11 +92,16 @@ def study_env(study_store: Path, session_data_root: Path):
     patch.undo()
 
 
-def smoke_argv(command: str) -> list[str]:
+def smoke_argv(command: str, ray_address: str | None = None) -> list[str]:
     """A ``cobra-lab`` command line cut to smoke size: the smoke profile with its own value of every key a
     ``--set`` changes; for sweeps the notebook tests' smaller grids, and the file's own value of every ``--param``
-    (so the runs are the notebook tests' runs)."""
+    (so the runs are the notebook tests' runs); a Ray sweep goes to ``ray_address`` and, on that cluster without
+    GPUs, asks for none."""
     argv = shlex.split(command)[1:]
+    if ray_address is not None:
+        argv[argv.index("--address") + 1] = ray_address
+        if "--gpus-per-run" in argv:
+            del argv[argv.index("--gpus-per-run"):argv.index("--gpus-per-run") + 2]
     argv = [part for token in argv for part in (ELIDED_RUN if token == "..." else [token])]
     if argv[0] == "run":
         smoke = load_profile("smoke")["methods"][argv[argv.index("--method") + 1]]
@@ -107,16 +112,17 @@ def smoke_argv(command: str) -> list[str]:
         stored = yaml.safe_load(path.read_text())
         argv[1] = str(path)
         overrides = {"profile": "smoke", **SMOKE_OVERRIDES.get(path.stem, {})} if "grid" not in stored else {}
-        overrides.update({key: stored[key] for key in re.findall(r"--param (\w+)=", command)})
+        overrides.update({key: stored[key] for key in re.findall(r"--param (\w+)=", command) if key not in overrides})
         return [*argv, *[f"--param={key}={json.dumps(value)}" for key, value in overrides.items()], "--quiet"]
     return argv
 
 
 @pytest.mark.parametrize("command", cases("cobra-lab "))
-def test_cobra_lab_command_runs(command: str, study_env, tmp_path, monkeypatch, capsys):
+def test_cobra_lab_command_runs(command: str, study_env, tmp_path, monkeypatch, capsys, request):
     monkeypatch.chdir(tmp_path)  # files a command names (grid.png, rows.csv, my_grid.yaml) live here
     (tmp_path / "my_grid.yaml").write_text(yaml.safe_dump(TINY_GRID))
-    code = main(smoke_argv(command))
+    ray_address = request.getfixturevalue("ray_cluster") if "--backend ray" in command else None
+    code = main(smoke_argv(command, ray_address))
     out, err = capsys.readouterr()
     assert code == 0, err
     for name in re.findall(r"(?:--out|--csv) (\S+)", command):

@@ -17,7 +17,7 @@ import torch
 from cobra_lab import sweep
 from cobra_lab.cli import main
 from cobra_lab.errors import UserError
-from cobra_lab.ray_backend import RayOptions, local_cluster, run_groups
+from cobra_lab.ray_backend import RayOptions, run_groups
 from cobra_lab.store import RunDir
 
 GRID = {"profile": "smoke", "datasets": ["cdigits_bg"], "methods": ["dm"], "modes": ["vanilla", "cobra"],
@@ -29,11 +29,9 @@ METRICS = ["acc", "acc_std", "eod_mean", "eod_max", "fpr_gap_mean", "fpr_gap_max
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """The address of a Ray cluster of two nodes on 127.0.0.1 (a head and a worker node, one CPU each)."""
-    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-    with local_cluster(nodes=2, cpus_per_node=1) as address:
-        yield address
+def cluster(ray_cluster: str) -> str:
+    """The session's two-node Ray cluster on 127.0.0.1."""
+    return ray_cluster
 
 
 def _root(rows: pd.DataFrame) -> Path:

@@ -104,7 +104,7 @@ def test_a_killed_worker_s_run_resumes_and_equals_an_uninterrupted_one(cluster: 
     assert killed, "the slow run finished before its worker could be killed"
     assert (table["status"] == "done").all()  # the grid is complete
     log = (slow.path / "log.txt").read_text()
-    assert log.count("distilling") == 2 and "resuming from its checkpoint" in log
+    assert log.count("distilling") == 2 and "resumed at iteration" in log
     pd.testing.assert_frame_equal(table[METRICS], ray_rows[METRICS])
     reference = RunDir(slow.config, _root(ray_rows))
     assert torch.equal(slow.load_synset()["x"], reference.load_synset()["x"])

@@ -17,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,ray]'
 	touch $(STAMP)
 
 demo: setup
@@ -25,11 +25,21 @@ demo: setup
 	$(PY) -m papermill notebooks/00_quickstart.ipynb outputs/00_quickstart/00_quickstart.ipynb -k cobra-lab
 	@echo "executed notebook and figures: outputs/00_quickstart/"
 
+# The tests use Debian's Fashion-MNIST: installed first where we may (root, apt-get); elsewhere its tests skip.
 test: setup
+	@if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
+			|| echo "could not install dataset-fashion-mnist: the tests that need it skip"; fi
 	$(PY) -m pytest -q
 
+# As root (containers) Jupyter needs --allow-root; the URL to open, token included, is printed first.
+LAB_IP ?= 127.0.0.1
+LAB_PORT ?= 8888
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	@token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo "JupyterLab: open http://$(LAB_IP):$(LAB_PORT)/lab?token=$$token"; \
+	exec $(VENV)/bin/jupyter lab notebooks/ --no-browser --ip=$(LAB_IP) --port=$(LAB_PORT) \
+		--ServerApp.port_retries=0 --IdentityProvider.token=$$token $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean-outputs:
 	find outputs -mindepth 1 -not -name README.md -not -name .gitignore -delete

@@ -51,6 +51,8 @@ class DSA:
     def __init__(self, strategy: str = DEFAULT_STRATEGY, params: DSAParams = DSAParams()) -> None:
         self.ops = [op for op in strategy.split("_") if op]
         unknown = [op for op in self.ops if op not in _DRAWERS]
+        if not self.ops:
+            raise UserError(f"a DSA strategy names at least one op of: {', '.join(sorted(_DRAWERS))}")
         if unknown:
             raise UserError(f"unknown DSA op {unknown[0]!r}; choose from: {', '.join(sorted(_DRAWERS))}")
         self.params = params

@@ -1,5 +1,6 @@
 """The ``cobra-lab`` command line. Each command group is one ``add_*_commands`` function registered in
-COMMAND_GROUPS; a UserError becomes one ``cobra-lab: error: ...`` line on stderr and exit code 2."""
+COMMAND_GROUPS; a UserError or a malformed command line becomes one ``cobra-lab: error: ...`` line on stderr
+and exit code 2, and output cut short by its reader (``| head``) ends quietly."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,20 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import UserError
+from .paths import check_writable
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _number(text: str) -> int | float:
@@ -33,25 +44,29 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_bias_options(parser: argparse.ArgumentParser) -> None:
-    """The bias and group options of a benchmark, and the seed."""
-    parser.add_argument("--skew", type=_number, default=None,
-                        help="fraction of each class in its majority group, in [1/G, 1] (default 0.9)")
-    parser.add_argument("--gap", type=_number, default=0, help="GAP corruption level of minority images, 0..4")
-    parser.add_argument("--semantic-gap", type=_number, default=0.0,
-                        help="constant colour offset gamma >= 0 added to minority images")
-    parser.add_argument("--group-noise", type=_number, default=0.0,
-                        help="fraction rho of train group labels replaced by a wrong group, in [0, 1]")
-    parser.add_argument("--known-groups", type=_number, default=1.0,
-                        help="fraction eta of train group labels known, in (0, 1]; the rest imputed by K-means")
+    """The bias and group options of a benchmark, and the seed (unset ones take the schema's defaults)."""
+    parser.add_argument("--skew", type=_number, help="fraction of each class in its majority group, in [1/G, 1] "
+                        "(default 0.9)")
+    parser.add_argument("--gap", type=_number, help="GAP corruption level of minority images, 0..4 (default 0)")
+    parser.add_argument("--semantic-gap", type=_number,
+                        help="constant colour offset gamma >= 0 added to minority images (default 0)")
+    parser.add_argument("--group-noise", type=_number,
+                        help="fraction rho of train group labels replaced by a wrong group, in [0, 1] (default 0)")
+    parser.add_argument("--known-groups", type=_number, help="fraction eta of train group labels known, in (0, 1]; "
+                        "the rest imputed by K-means (default 1)")
     parser.add_argument("--seed", type=_number, default=0, help="seed of every random choice (default 0)")
+
+
+def _data_options(args: argparse.Namespace) -> dict:
+    """The bias options given on the command line."""
+    return {key: getattr(args, key) for key in DATA_OPTIONS if getattr(args, key) is not None}
 
 
 def _load(args: argparse.Namespace):
     """The GroupedData the dataset options describe."""
     from .data import load  # deferred: torch takes a while to import
 
-    return load(args.name, skew=args.skew, gap=args.gap, semantic_gap=args.semantic_gap,
-                group_noise=args.group_noise, known_groups=args.known_groups, seed=args.seed, root=args.root)
+    return load(args.name, **_data_options(args), seed=args.seed, root=args.root)
 
 
 def _table(title: str, counts: list[list[int]], rows: Sequence[str], cols: Sequence[str]) -> str:
@@ -100,6 +115,9 @@ def _data_show(args: argparse.Namespace) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in IMAGE_FORMATS:
         raise UserError(f"--out must end in one of .{', .'.join(IMAGE_FORMATS)}, got {args.out!r}")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; name an image file")
+    check_writable(out.parent, "image folder (--out)")
     from .plots import image_grid, save_figure  # deferred: matplotlib takes a second to import
 
     save_figure(image_grid(_load(args), split=args.split, per_cell=args.per_cell, seed=args.seed), out)
@@ -131,11 +149,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.root is not None:
         os.environ["COBRA_LAB_DATA"] = args.root
-    data = {"skew": args.skew, "gap": args.gap, "semantic_gap": args.semantic_gap,
-            "group_noise": args.group_noise, "known_groups": args.known_groups}
     overrides = dict(parse_override(text) for text in args.set)
     config = resolve(args.dataset, args.method, args.mode, args.ipc, profile=args.profile, seed=args.seed,
-                     runs=args.runs, preset=args.preset, data=data, overrides=overrides)
+                     runs=args.runs, preset=args.preset, data=_data_options(args), overrides=overrides)
     metrics = run_one(config, root=args.out, progress=not args.quiet)
     if args.json:
         print(json.dumps(metrics))
@@ -171,11 +187,17 @@ def _sweep(args: argparse.Namespace) -> int:
     """Run every cell of a sweep file (stored runs are read back); print mean +- std per setting."""
     from .config import parse_override
     from .studies import grids_from_file
-    from .sweep import aggregate, run_grid
+    from .sweep import MAX_RUNS, aggregate, run_grid
 
-    overrides = dict(parse_override(text) for text in args.param)
+    overrides = dict(parse_override(text, "--param") for text in args.param)
     grids = grids_from_file(args.file, overrides)
-    table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet)
+    if args.csv:
+        if Path(args.csv).is_dir():
+            raise UserError(f"--csv {args.csv} is a folder; name a file")
+        check_writable(Path(args.csv).parent, "CSV folder (--csv)")
+    table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet,
+                     max_runs=None if args.yes else MAX_RUNS, backend=args.backend, address=args.address,
+                     cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     if args.csv:
         from .io import atomic_write_bytes
 
@@ -198,9 +220,17 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="override a top-level entry of the file, e.g. ipc=50 (repeatable)")
     sweep.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")
+    sweep.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: a process pool on this machine; ray: tasks on a Ray cluster (the ray extra)")
+    sweep.add_argument("--address", default=None,
+                       help="Ray cluster: auto or HOST:PORT (default $RAY_ADDRESS, else a cluster started here)")
+    sweep.add_argument("--cpus-per-run", type=_number, default=None, help="Ray: CPUs each run holds (default 1)")
+    sweep.add_argument("--gpus-per-run", type=_number, default=None,
+                       help="Ray: GPUs each run holds (default 0); 0.25 packs four runs on one GPU")
     sweep.add_argument("--out", default=None, help="results folder (default $COBRA_LAB_OUTPUTS, else <repo>/outputs)")
     sweep.add_argument("--csv", default=None, help="also write one row per run to this CSV file")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--yes", action="store_true", help="run a grid of more than 10000 runs (refused without it)")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -210,7 +240,7 @@ COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_c
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``cobra-lab`` parser with every registered command group."""
-    parser = argparse.ArgumentParser(prog="cobra-lab", description="Fair dataset distillation lab.")
+    parser = OneLineParser(prog="cobra-lab", description="Fair dataset distillation lab.")
     commands = parser.add_subparsers(dest="command", required=True)
     for add_commands in COMMAND_GROUPS:
         add_commands(commands)
@@ -218,17 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (2 for a usage error or a UserError)."""
+    """Run one command; returns the exit code (2 for a usage error or a UserError, 130 when interrupted)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse printed usage or help
+    except SystemExit as exit_:  # argparse printed help, or one line for a usage error
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader that went away is met here, not at the interpreter's exit
+        return code
     except UserError as err:
-        print(f"cobra-lab: error: {err}", file=sys.stderr)
+        print(f"cobra-lab: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout stopped early (| head): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return 0
+    except KeyboardInterrupt:
+        print("cobra-lab: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

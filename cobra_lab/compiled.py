@@ -5,16 +5,108 @@ for every net, so each compiled function takes the weights as inputs (``torch.fu
 skeleton copy of the architecture) and fixed shapes (a short last chunk is padded). On this project's
 2-core CPU the compiled embedding pass of a quick-profile ConvNet was about 3x faster than eager (inductor
 fuses the norm, ReLU and pooling into the convolutions' neighbours); it agrees with eager to float rounding.
+
+Compiling never stops a run: the first failure (no C++ compiler, a damaged cache, any codegen error) is reported
+in one warning line and the process runs eager from then on. Compilers write their shared objects in place, so a
+run killed mid-build leaves a truncated one that every later load would fail on; the project's compiler cache is
+swept of such objects before this process first compiles.
 """
 from __future__ import annotations
 
 import copy
+import os
+import struct
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 _COMPILED: dict[tuple[str, str], object] = {}  # (what, architecture as its module repr) -> compiled function(s)
+_STATE: dict[str, object] = {"cache": None, "failure": None}  # the swept cache folder; the first compile error
+T = TypeVar("T")
+
+
+def warn(message: str) -> None:
+    """One ``cobra-lab: warning:`` line on stderr, printed above any progress bar."""
+    tqdm.write(f"cobra-lab: warning: {message}", file=sys.stderr)
+
+
+def inductor_cache() -> Path:
+    """The folder inductor compiles into: $TORCHINDUCTOR_CACHE_DIR when set, else cobra-lab's own folder in the
+    user's cache ($XDG_CACHE_HOME or ~/.cache); exported so that inductor uses it."""
+    if not os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(base / "cobra-lab" / "inductor")
+    return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+
+
+ELF_SECTION_TABLE = {1: ("I", 0x20, 0x2E, 52), 2: ("Q", 0x28, 0x3A, 64)}  # class -> e_shoff type, offsets, header
+
+
+def truncated_object(path: Path) -> bool:
+    """Whether ``path`` is not a whole ELF object: empty, no ELF header, or shorter than its section table's end."""
+    with open(path, "rb") as handle:
+        header = handle.read(64)
+    if header[:4] != b"\x7fELF" or len(header) < 6 or header[4] not in ELF_SECTION_TABLE:
+        return True
+    kind, offset_at, sizes_at, header_size = ELF_SECTION_TABLE[header[4]]
+    if len(header) < header_size:
+        return True
+    order = "<" if header[5] == 1 else ">"
+    (offset,) = struct.unpack_from(order + kind, header, offset_at)
+    entry, count = struct.unpack_from(order + "HH", header, sizes_at)  # e_shentsize, e_shnum
+    return path.stat().st_size < offset + entry * count
+
+
+def sweep_cache(folder: Path) -> list[Path]:
+    """Delete the truncated shared objects and object files under ``folder`` whose build is not running (inductor
+    holds ``locks/<key>.lock`` while it builds ``<key>*.so``); inductor rebuilds them. Returns what was deleted."""
+    from filelock import FileLock, Timeout  # what inductor locks its builds with
+
+    removed = []
+    for path in sorted([*folder.rglob("*.so"), *folder.rglob("*.o")]):
+        try:
+            with FileLock(str(folder / "locks" / f"{path.name.split('.')[0]}.lock"), timeout=0):
+                if path.is_file() and truncated_object(path):
+                    path.unlink()
+                    removed.append(path)
+        except (Timeout, OSError):
+            continue  # being built now, or not ours to touch
+    return removed
+
+
+def compile_function(function: Callable) -> Callable:
+    """``torch.compile(function)`` with fixed shapes, into the swept project cache."""
+    if _STATE["cache"] is None:
+        _STATE["cache"] = inductor_cache()
+        removed = sweep_cache(_STATE["cache"]) if _STATE["cache"].is_dir() else []
+        if removed:
+            warn(f"removed {len(removed)} truncated compiled object(s) from "
+                 f"{_STATE['cache']} (left by an interrupted build); they are rebuilt")
+    return torch.compile(function, dynamic=False)
+
+
+def compilation_failed() -> bool:
+    """Whether compiling has failed in this process (every pass then runs eager)."""
+    return _STATE["failure"] is not None
+
+
+def compiled_or_eager(compiled: Callable[[], T], eager: Callable[[], T]) -> T:
+    """``compiled()``; when it raises (or compiling failed before), one warning line and ``eager()`` instead.
+    An error of the computation itself is raised again by ``eager()``."""
+    if _STATE["failure"] is None:
+        try:
+            return compiled()
+        except Exception as error:  # noqa: BLE001 - any compiler or codegen failure: eager computes the same
+            _STATE["failure"] = error
+            reason = next((line for line in str(error).splitlines() if line.strip()), "")
+            warn(f"compiling failed ({type(error).__name__}: {reason[:160]}); "
+                 f"running eager (same results, slower)")
+    return eager()
 
 
 class _Embed(nn.Module):
@@ -49,7 +141,7 @@ def _compiled_embedding(net: nn.Module) -> Callable:
         def embed(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
             return torch.func.functional_call(skeleton, state, (x,))
 
-        return torch.compile(embed, dynamic=False)
+        return compile_function(embed)
 
     return compiled_for(net, "embed", build)
 
@@ -58,15 +150,19 @@ def frozen_embedder(net: nn.Module, batch: int | None = None) -> Callable[[torch
     """A compiled ``net.embed`` [r, C, H, W] -> [r, D] with the weights held fixed; gradients reach the input.
 
     With ``batch``, a shorter input is padded with zero images to ``batch`` rows (one compiled shape for
-    every chunk of a real pass); the input is made contiguous, since each stride pattern compiles anew.
+    every chunk of a real pass); the input is made contiguous, since each stride pattern compiles anew. When
+    compiling fails it is ``net.embed``.
     """
     compiled = _compiled_embedding(net)
     state = weights_of(net, prefix="net.")
 
-    def embed(x: torch.Tensor) -> torch.Tensor:
+    def compiled_embed(x: torch.Tensor) -> torch.Tensor:
         rows = x.shape[0]
         if batch is not None and rows < batch:
             x = torch.cat([x, x.new_zeros(batch - rows, *x.shape[1:])])
         return compiled(state, x.contiguous())[:rows]
+
+    def embed(x: torch.Tensor) -> torch.Tensor:
+        return compiled_or_eager(lambda: compiled_embed(x), lambda: net.embed(x))
 
     return embed

@@ -32,6 +32,13 @@ def targets(phi: torch.Tensor, counts: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: MODES.build(name).target(phi, counts) for name in TARGET_MODES}
 
 
+def fairdd_pull(phi: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Where FairDD pulls each class [C, D]: it has no single target, but its summed loss sum_a ||Phi_a - s||^2 over
+    the groups present is smallest where the pulls toward the groups cancel, their plain mean (COBRA's point)."""
+    present = (counts > 0).to(phi.dtype)  # [C, G]
+    return torch.einsum("cg,cgd->cd", present, phi) / present.sum(1, keepdim=True).clamp_min(1)
+
+
 def worst_case_residual(phi: torch.Tensor, counts: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """max over the groups present of ||phi[c, a] - target[c]||^2, per class [C]."""
     residual = (phi - target.unsqueeze(1)).pow(2).sum(-1)  # [C, G]

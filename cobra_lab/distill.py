@@ -1,7 +1,9 @@
 """The distillation loop: one skeleton for every method and mode, seeded, checkpointed, with a progress bar."""
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from tqdm.auto import tqdm
 from .augment import DSA
 from .data.types import GroupedData
 from .errors import UserError
-from .io import atomic_torch_save, torch_load
+from .integrity import DamagedFile, expect, expect_tensor, move_aside, parse_torch, read_checked, save_torch
 from .methods import METHODS, Method
 from .modes import MODES, Mode
 from .sampling import CellSampler
@@ -36,13 +38,50 @@ class SynSet:
     def state(self) -> dict:
         """Tensors and numbers only, for ``torch.save`` / ``weights_only`` loading."""
         return {"x": self.x, "y": self.y, "init_index": self.init_index, "init_group": self.init_group,
-                "losses": torch.tensor(self.losses), "seconds": torch.tensor(self.seconds)}
+                "losses": torch.tensor(self.losses), "seconds": torch.tensor(self.seconds, dtype=torch.float64)}
 
     @classmethod
     def from_state(cls, state: dict) -> "SynSet":
         """Rebuild a SynSet saved with ``state()``."""
         return cls(state["x"], state["y"], state["init_index"], state["init_group"],
                    state["losses"].tolist(), float(state["seconds"]))
+
+
+def check_synset_state(state: object, config: dict, num_classes: int, image_shape: tuple[int, ...]) -> None:
+    """Raise ``Mismatch`` unless ``state`` is a distilled set of ``config``: ipc * classes finite images of the
+    dataset's shape, the per-class labels in class blocks, and one loss per iteration."""
+    expect(isinstance(state, dict), "does not hold a distilled set")
+    ipc = int(config["ipc"])
+    count = num_classes * ipc
+    expect_tensor(state, "x", (count, *image_shape), floating=True)  # [C * ipc, C, H, W]
+    labels = expect_tensor(state, "y", (count,))
+    expect(torch.equal(labels.long(), torch.arange(num_classes).repeat_interleave(ipc)),
+           f"y is not {ipc} labels per class in class blocks")
+    expect_tensor(state, "init_index", (count,))
+    expect_tensor(state, "init_group", (count,))
+    expect_tensor(state, "losses", (int(config["distill"]["iterations"]),), floating=True)
+    seconds = expect_tensor(state, "seconds", ())
+    expect(float(seconds) >= 0, "seconds is negative")
+
+
+def check_checkpoint_state(state: object, x_shape: tuple[int, ...], iterations: int, generator_bytes: int) -> None:
+    """Raise ``Mismatch`` unless ``state`` is a checkpoint of a distillation of images ``x_shape`` stopped
+    after iteration 1..iterations - 1."""
+    expect(isinstance(state, dict), "does not hold a checkpoint")
+    iteration = state.get("iteration")
+    expect(isinstance(iteration, int) and 0 < iteration < iterations,
+           f"iteration {iteration!r} is outside 1..{iterations - 1}")
+    expect_tensor(state, "x", x_shape, floating=True)  # [C * ipc, C, H, W]
+    expect_tensor(state, "losses", (iteration,), floating=True)
+    expect_tensor(state, "generator", (generator_bytes,))
+    optimizer = state.get("optimizer")
+    expect(isinstance(optimizer, dict) and isinstance(optimizer.get("state"), dict), "optimizer state is missing")
+    for entry in optimizer["state"].values():
+        buffer = entry.get("momentum_buffer") if isinstance(entry, dict) else None
+        expect(buffer is None or (isinstance(buffer, torch.Tensor) and tuple(buffer.shape) == tuple(x_shape)),
+               "optimizer momentum does not match the images")
+    seconds = state.get("seconds")
+    expect(isinstance(seconds, (int, float)) and seconds >= 0, "seconds is not a time")
 
 
 def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -99,18 +138,21 @@ def fair_extractor(method: Method, data: GroupedData, epochs: int, seed: int, de
     return net.eval()
 
 
-def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True) -> SynSet:
+def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True,
+            log: Callable[[str], None] | None = None) -> SynSet:
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
 
     With ``checkpoint``, state is saved there about every minute or tenth of the run and a later call
-    resumes from it, giving the same result as an uninterrupted run.
+    resumes from it, giving the same result as an uninterrupted run; it says ``resumed at iteration k of n``
+    to ``log`` and the progress output. A damaged or mismatched checkpoint is reported, moved aside and
+    the distillation starts over.
     """
     settings = config["distill"]
     device = resolve_device(config["device"])
     generator = torch.Generator().manual_seed(int(config["seed"]))
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
     mode = MODES.build(config["mode"]).configured(settings)
-    if settings.get("extractor", "random") == "fair":
+    if settings["extractor"] == "fair":
         method.template = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
                           int(settings["real_per_class"]), mode.sampling)
@@ -123,18 +165,19 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     iterations = int(settings["iterations"])
     start, losses, elapsed = 0, [], 0.0
     checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint is not None and checkpoint.exists():
-        state = torch_load(checkpoint)
-        with torch.no_grad():
-            x_syn.copy_(state["x"].to(device))
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        start, losses, elapsed = int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])
+    if checkpoint is not None:
+        start, losses, elapsed = _resume(checkpoint, x_syn, optimizer, generator, iterations, log)
+        if start:
+            message = f"resumed at iteration {start} of {iterations}"
+            if log is not None:
+                log(message)
+            if progress:
+                tqdm.write(f"distill {config['method']}/{config['mode']}: {message}", file=sys.stderr)
 
     def save_checkpoint(iteration: int) -> None:
-        atomic_torch_save(checkpoint, {"x": x_syn.detach().cpu(), "optimizer": optimizer.state_dict(),
-                                       "generator": generator.get_state(), "iteration": iteration,
-                                       "losses": torch.tensor(losses), "seconds": elapsed + time.time() - began})
+        save_torch(checkpoint, {"x": x_syn.detach().cpu(), "optimizer": optimizer.state_dict(),
+                                "generator": generator.get_state(), "iteration": iteration,
+                                "losses": torch.tensor(losses), "seconds": elapsed + time.time() - began})
 
     began, last_save = time.time(), time.time()
     save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
@@ -160,3 +203,27 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     bar.close()
     return SynSet(x_syn.detach().cpu(), y_syn.cpu(), init_index, init_group, losses,
                   elapsed + time.time() - began)
+
+
+def _resume(checkpoint: Path, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+            iterations: int, log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
+    """Load ``checkpoint`` into the images, optimiser and generator: (iteration, losses, seconds) to go on
+    from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
+    fresh = generator.get_state()
+    try:
+        state = read_checked(checkpoint, parse_torch, lambda state: check_checkpoint_state(
+            state, tuple(x_syn.shape), iterations, fresh.numel()))
+        if state is None:
+            return 0, [], 0.0
+        try:
+            generator.set_state(state["generator"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            generator.set_state(fresh)
+            raise DamagedFile(checkpoint, f"does not fit the optimiser ({error})") from None
+    except DamagedFile as damage:
+        move_aside(damage, "distilling from the start", log)
+        return 0, [], 0.0
+    with torch.no_grad():
+        x_syn.copy_(state["x"].to(x_syn.device))
+    return int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])

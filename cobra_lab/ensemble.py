@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .compiled import compiled_for
+from .compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager
 
 
 def can_stack(net: nn.Module) -> bool:
@@ -41,9 +41,9 @@ class NetEnsemble:
         self.skeleton = copy.deepcopy(nets[0]).to("meta")
         self.size = len(nets)
         self.vectorize = vectorize
-        loss = functools.partial(_members_loss, self.skeleton, vectorize)
-        self._loss = compiled_for(nets[0], f"ensemble-loss-{self.size}-{vectorize}",
-                                  lambda _: torch.compile(loss, dynamic=False)) if compile else loss
+        self._eager = functools.partial(_members_loss, self.skeleton, vectorize)
+        self._compiled = compiled_for(nets[0], f"ensemble-loss-{self.size}-{vectorize}",
+                                      lambda _: compile_function(self._eager)) if compile else None
 
     def parameters(self) -> list[torch.Tensor]:
         """The stacked parameters, for an optimiser (one update of each is R nets' updates)."""
@@ -52,7 +52,12 @@ class NetEnsemble:
     def loss(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Sum over members of each one's mean cross-entropy on its own batch x [R, B, C, H, W], y [R, B]
         (weighted by ``weight`` [R, B] when given), so each member's gradient is its own loss's."""
-        return self._loss(self.params, x, y, weight)
+        def eager() -> torch.Tensor:
+            return self._eager(self.params, x, y, weight)
+
+        if self._compiled is None or compilation_failed():
+            return eager()
+        return compiled_or_eager(lambda: self._compiled(self.params, x, y, weight), eager)
 
     def shared(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [R, B, K] of every net on one batch x [B, C, H, W]."""
@@ -126,5 +131,7 @@ def train_ensemble_epochs(ensemble: NetEnsemble, x: torch.Tensor, y: torch.Tenso
 def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
     """Predicted classes [R, N] of every net on images x [N, C, H, W]."""
     ensemble.train(False)
-    return torch.cat([ensemble.shared(x[start:start + batch]).argmax(-1) for start in range(0, x.shape[0], batch)],
-                     dim=1)
+    logits = [ensemble.shared(x[start:start + batch]) for start in range(0, x.shape[0], batch)]  # [R, B, K] each
+    if not all(torch.isfinite(part).all() for part in logits):
+        raise FloatingPointError("a net's outputs are not finite")
+    return torch.cat([part.argmax(-1) for part in logits], dim=1)

@@ -1,6 +1,7 @@
 """User-facing errors: one line, no traceback, exit code 2."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 
@@ -8,34 +9,56 @@ class UserError(ValueError):
     """A bad value from the user; the CLI prints its message on one line and exits 2."""
 
 
-def check_range(name: str, value: float, low: float, high: float) -> float:
-    """Return ``value`` if ``low <= value <= high``, else raise a one-line UserError."""
+def _finite(name: str, value: object, allowed: str) -> float:
+    """``value`` as a finite float (not a bool), else a UserError saying what is ``allowed``."""
+    if isinstance(value, (bool, str)):  # a typed config: "10" or true is not a number
+        raise UserError(f"{name} must be {allowed}, got {value!r}")
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise UserError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}") from None
-    if not low <= number <= high:
-        raise UserError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+        raise UserError(f"{name} must be {allowed}, got {value!r}") from None
+    if not math.isfinite(number):
+        raise UserError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def check_range(name: str, value: object, low: float, high: float, below_high: bool = False) -> float:
+    """Return ``value`` as a float if it is finite and ``low <= value <= high`` (``< high`` with ``below_high``),
+    else raise a one-line UserError."""
+    interval = f"[{low:g}, {high:g}{')' if below_high else ']'}"
+    number = _finite(name, value, f"a number in {interval}")
+    if not low <= number <= high or (below_high and number == high):
+        raise UserError(f"{name} must be in {interval}, got {value!r}")
+    return number
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is finite and > 0, else raise a one-line UserError."""
+    number = _finite(name, value, "a positive number")
+    if number <= 0:
+        raise UserError(f"{name} must be a positive number, got {value!r}")
     return number
 
 
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     """Return ``value`` as an int if it is an integer in [low, high], else raise UserError."""
     allowed = f"an integer >= {low}" if high is None else f"an integer in {low}..{high}"
-    if isinstance(value, bool):
-        raise UserError(f"{name} must be {allowed}, got {value!r}")
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be {allowed}, got {value!r}") from None
+    number = _finite(name, value, allowed)
     if number != int(number) or number < low or (high is not None and number > high):
         raise UserError(f"{name} must be {allowed}, got {value!r}")
     return int(number)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is true or false, else raise UserError."""
+    if not isinstance(value, bool):
+        raise UserError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise UserError listing them."""
     options = sorted(choices)
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         raise UserError(f"unknown {name} {value!r}; choose one of: {', '.join(options)}")
     return value

@@ -8,9 +8,10 @@ import torch
 from tqdm.auto import tqdm
 
 from . import nets
-from .augment import DSA
+from .augment import DEFAULT_STRATEGY, DSA
 from .data.types import Split
 from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_epochs
+from .errors import UserError
 from .fairness import fairness_metrics
 from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
@@ -42,7 +43,7 @@ def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
 
 def eval_net_spec(config: dict) -> tuple[str, dict]:
     """The evaluation architecture and its options: ``config['net']``, or ``eval.arch`` with its own defaults."""
-    arch = config["eval"].get("arch") or config["net"]["arch"]
+    arch = config["eval"]["arch"] or config["net"]["arch"]
     options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
     return arch, options
 
@@ -55,10 +56,10 @@ def eval_generator(config: dict, run: int) -> torch.Generator:
 def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None, device: torch.device) -> dict:
     """The keyword arguments every evaluation net trains with (SGD settings, DSA, MF's sample weights)."""
     settings = config["eval"]
-    dsa = DSA(config.get("distill", {}).get("dsa_strategy", "color_crop_cutout_flip_scale_rotate")) \
-        if settings["dsa"] else None
+    strategy = config["distill"]["dsa_strategy"] if "distill" in config else DEFAULT_STRATEGY  # FULL: none of its own
+    dsa = DSA(strategy) if settings["dsa"] else None
     weight = None
-    if settings.get("group_weighting", "none") == "balanced":
+    if settings["group_weighting"] == "balanced":
         if groups is None:
             raise ValueError("eval.group_weighting=balanced needs the training images' groups")
         weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
@@ -103,7 +104,7 @@ def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_clas
         return None
     vectorize = device.type != "cpu" if vectorize is None else vectorize
     ensemble = NetEnsemble([net.to(device) for net in members], vectorize=vectorize,
-                           compile=bool(config["eval"].get("compile", False)))
+                           compile=config["eval"]["compile"])
     options = training_options(config, y, groups, device)
     epochs = tqdm(total=options["epochs"], disable=not progress, desc=f"evaluate {len(runs)} nets together",
                   unit="epoch", leave=False)
@@ -121,23 +122,27 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
     one; either way net r is the same net to float rounding. Returns mean +- std of accuracy, EOD_max,
     EOD_mean (percent) and the TPR table, the seconds taken and whether the nets were stacked.
     """
-    test = test_subset(test, config["eval"].get("max_test"), int(config["seed"]))
+    test = test_subset(test, config["eval"]["max_test"], int(config["seed"]))
     test_x = test.x.to(resolve_device(config["device"]))
     runs = list(range(int(config["eval"]["runs"])))
     began = time.time()
     ensemble = None
-    if config["eval"].get("ensemble", True) and len(runs) > 1:
+    if config["eval"]["ensemble"] and len(runs) > 1:
         ensemble = train_eval_ensemble(x, y, config, num_classes, runs, groups, progress)
-    if ensemble is not None:
-        per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups)
-                   for pred in predict_ensemble(ensemble, test_x).cpu()]
-    else:
-        per_run = []
-        bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
-        for run in bar:
-            net = train_eval_net(x, y, config, num_classes, run, groups)
-            per_run.append(fairness_metrics(predict(net, test_x).cpu(), test.y, test.a, num_classes, num_groups))
-            bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
+    try:
+        if ensemble is not None:
+            per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups)
+                       for pred in predict_ensemble(ensemble, test_x).cpu()]
+        else:
+            per_run = []
+            bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
+            for run in bar:
+                net = train_eval_net(x, y, config, num_classes, run, groups)
+                per_run.append(fairness_metrics(predict(net, test_x).cpu(), test.y, test.a, num_classes, num_groups))
+                bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
+    except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
+        raise UserError(f"an evaluation net diverged (eval.lr={config['eval']['lr']:g}); the run is not stored: "
+                        f"try a smaller eval.lr") from None
     summary = summarize(per_run)
     summary["eval_seconds"] = time.time() - began
     summary["eval_nets_stacked"] = ensemble is not None

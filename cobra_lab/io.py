@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import torch
-import yaml
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -41,23 +37,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def atomic_write_yaml(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as YAML atomically."""
-    return atomic_write_text(path, yaml.safe_dump(obj, sort_keys=True))
-
-
-def atomic_torch_save(path: str | os.PathLike, obj: Any) -> Path:
-    """``torch.save`` atomically (tensors, dicts and lists of tensors only, for weights_only loading)."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def torch_load(path: str | os.PathLike) -> Any:
-    """Load a file written by ``atomic_torch_save`` with ``weights_only=True``."""
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def config_hash(config: dict, length: int = 12) -> str:

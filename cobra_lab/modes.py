@@ -83,7 +83,7 @@ class Cobra(Mode):
         return barycenter(phi, counts > 0, self.discrepancy)  # [C, D]
 
     def configured(self, distill: dict) -> "Mode":
-        return replace(self, discrepancy=distill.get("discrepancy", "sq"))
+        return replace(self, discrepancy=distill["discrepancy"])
 
 
 class FairDD(Mode):

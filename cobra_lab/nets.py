@@ -48,6 +48,16 @@ class MeanPool2(nn.Module):
         return (pairs @ _row_pair_pooling(w, x.dtype)).view(n, c, h // 2, w // 2)
 
 
+def padded_side(size: int) -> int:
+    """The side a ConvNet's first block works at: a 28 px input is padded to 32 by the first conv."""
+    return 32 if size == 28 else size
+
+
+def convnet_max_depth(size: int) -> int:
+    """The most blocks a ConvNet can stack on ``size`` px images: each halves the side, which must stay >= 1."""
+    return padded_side(size).bit_length() - 1
+
+
 class ConvNet(nn.Module):
     """The DC/DM ConvNet: ``depth`` blocks of conv3x3 -> norm -> ReLU -> avgpool2, then one linear layer."""
 
@@ -55,7 +65,7 @@ class ConvNet(nn.Module):
                  norm: str = "instancenorm") -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        side = 32 if size == 28 else size  # a 28 px input is padded to 32 by the first conv
+        side = padded_side(size)
         in_channels = channels
         for index in range(depth):
             padding = 3 if (channels == 1 and size == 28 and index == 0) else 1

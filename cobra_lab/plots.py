@@ -81,12 +81,17 @@ def count_heatmap(data: GroupedData, split: str = "train") -> Figure:
     return fig
 
 
+def figure_bytes(figure: Figure, fmt: str = "png", dpi: int = DPI) -> bytes:
+    """``figure`` encoded in ``fmt`` (png, pdf, svg, ...)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=dpi)
+    return buffer.getvalue()
+
+
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write ``figure`` to ``path`` atomically, in the format its suffix names (.png, .pdf, .svg, ...)."""
     path = Path(path)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=path.suffix.lower().lstrip("."), dpi=DPI)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, figure_bytes(figure, path.suffix.lower().lstrip(".")))
 
 
 MODE_COLOURS = {"vanilla": "tab:red", "fairdd": "tab:orange", "cobra": "tab:blue", "full": "black"}
@@ -164,9 +169,20 @@ def synset_figure(images: dict[str, torch.Tensor], labels: dict[str, torch.Tenso
     return fig
 
 
+def no_results_figure(message: str = "no finished runs: see the table of failed runs") -> Figure:
+    """A small figure that says there is nothing to draw (where every run of a grid failed)."""
+    fig = Figure(figsize=(4.0, 1.2), layout="constrained")
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    ax.set_axis_off()
+    return fig
+
+
 def results_bars(agg: pd.DataFrame, metric: str = "eod_max", by: str | None = None) -> Figure:
     """EOD (top) and Acc (bottom) as grouped bars: one group per value of ``by`` (default: dataset and IPC), one
     bar per (method, mode), FULL included; whiskers +- one std."""
+    if agg.empty:
+        return no_results_figure()
     if by is None:
         labels = [f"{d}\nIPC {i}" if not pd.isna(i) else None for d, i in zip(agg["dataset"], agg["ipc"])]
     else:

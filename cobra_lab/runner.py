@@ -6,8 +6,12 @@ from pathlib import Path
 
 from .config import FULL
 from .data import load
-from .distill import SynSet, distill
+from .data.types import GroupedData
+from .distill import SynSet, check_synset_state, distill
+from .errors import UserError
 from .evaluate import evaluate
+from .paths import check_writable
+from .schema import check_fits
 from .store import RunDir
 
 
@@ -19,27 +23,40 @@ def load_data(config: dict):
 
 
 def run_one(config: dict, root: str | Path | None = None, progress: bool = True) -> dict:
-    """Metrics of the run ``config`` describes: read back when stored, else computed and stored.
+    """Metrics of the run ``config`` describes: read back when stored intact, else computed and stored.
 
-    A pure function of ``config`` (and the data on disk); an interrupted run resumes from its checkpoint.
+    A pure function of ``config`` (and the data on disk); an interrupted run resumes from its checkpoint, a
+    damaged stored file is reported, moved aside and recomputed, and a run (or distilled set) another process
+    is computing is waited for and read back, never computed twice.
     """
     run = RunDir(config, root)
-    if run.finished():
-        return {**run.load_metrics(), **run.load_timing(), "cached": True, "run_dir": str(run.path)}
-    began = time.time()
-    run.start()
+    stored = run.stored_result()
+    if stored is not None:
+        return stored
+    check_writable(run.path.parent.parent, "results folder (--out, $COBRA_LAB_OUTPUTS)")
     data = load_data(config)
+    check_fits(config, data)  # nothing is stored before the run can start
+    with run.lock():
+        stored = run.stored_result(repair=True)  # finished by another process meanwhile, or damaged files moved
+        if stored is not None:
+            return stored
+        began = time.time()
+        stored_set = run.synset_file.exists()
+        run.start()
+        try:
+            return _compute(run, data, began, progress)
+        except UserError:  # a run stopped by a bad value leaves nothing behind
+            run.discard(synset=not stored_set)
+            raise
+
+
+def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> dict:
+    """Distill (or take the full set), evaluate and store the started run ``run``, under its lock."""
+    config = run.config
     if config["method"] == FULL:
         x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:
-        if run.synset_file.exists():
-            synset = SynSet.from_state(run.load_synset())
-            run.log(f"distilled set read from the store ({run.synset_dir.name})")
-        else:
-            run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
-            synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress)
-            run.save_synset(synset.state())
-            run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
+        synset = distilled_set(run, data, progress)
         x, y, groups, distill_seconds = synset.x, synset.y, synset.init_group, synset.seconds
     metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress, groups=groups)
     metrics["run_id"] = run.path.name
@@ -49,3 +66,25 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     run.save_metrics(metrics)
     run.log(f"acc {metrics['acc']:.2f} eod_mean {metrics['eod_mean']:.2f} eod_max {metrics['eod_max']:.2f}")
     return {**metrics, **timing, "cached": False, "run_dir": str(run.path)}
+
+
+def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
+    """The run's distilled set: read back when stored intact and matching the config, else distilled under
+    the set's lock (waiting for another process distilling it) and stored."""
+    config = run.config
+
+    def check(state: dict) -> None:
+        check_synset_state(state, config, data.num_classes, data.image_shape)
+
+    state = run.stored_synset(check)
+    if state is None:
+        with run.synset_lock():
+            state = run.stored_synset(check, repair=True)
+            if state is None:
+                run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
+                synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log)
+                run.save_synset(synset.state())
+                run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
+                return synset
+    run.log(f"distilled set read from the store ({run.synset_dir.name})")
+    return SynSet.from_state(state)

@@ -1,16 +1,36 @@
-"""Runs on disk: a run id from the resolved config, atomic writes, cache lookup and resume."""
+"""Runs on disk: a run id from the resolved config, checked atomic writes, verified cache lookup, locks."""
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from .config import identity
-from .io import atomic_torch_save, atomic_write_json, atomic_write_yaml, config_hash, torch_load
+from .integrity import (
+    DamagedFile,
+    Mismatch,
+    expect,
+    expect_mapping,
+    move_aside,
+    parse_json,
+    parse_torch,
+    parse_yaml,
+    read_checked,
+    remove_checked,
+    save_json,
+    save_torch,
+    save_yaml,
+)
+from .io import config_hash
+from .locks import FileLock
 from .paths import repo_root
+from .schema import with_defaults
+
+METRIC_KEYS = ("acc", "acc_std", "eod_max", "eod_max_std", "eod_mean", "eod_mean_std", "runs")
+TIMING_KEYS = ("distill_seconds", "eval_seconds", "seconds")
 
 
 def default_root() -> Path:
@@ -42,7 +62,10 @@ def synset_id(config: dict) -> str:
 
 class RunDir:
     """The folder of one run (config.yaml, metrics.json, timing.json, log.txt) and of its distilled set
-    (<root>/synsets/<synset id>/: synset.pt, checkpoint.pt), which runs differing only in evaluation share."""
+    (<root>/synsets/<synset id>/: synset.pt, checkpoint.pt), which runs differing only in evaluation share.
+
+    Every stored file has a ``.sha256`` checksum beside it and is checked when read (see ``integrity``); a
+    ``.lock`` file in a folder means a process is computing that run or distilled set (see ``locks``)."""
 
     def __init__(self, config: dict, root: str | Path | None = None) -> None:
         self.config = config
@@ -52,16 +75,27 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDir":
-        """The run stored in folder ``path`` (its config read from config.yaml)."""
+        """The run stored in folder ``path`` (its config read from config.yaml, checked)."""
         path = Path(path)
-        run = cls(yaml.safe_load((path / "config.yaml").read_text()), path.parent.parent)
+        config = read_checked(path / "config.yaml", parse_yaml)
+        if config is None:
+            raise FileNotFoundError(f"{path} holds no config.yaml")
+        run = cls(with_defaults(config), path.parent.parent)
         if run.path != path:
             raise ValueError(f"{path} holds the config of another run ({run.path.name})")
         return run
 
     @property
+    def config_file(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
     def metrics_file(self) -> Path:
         return self.path / "metrics.json"
+
+    @property
+    def timing_file(self) -> Path:
+        return self.path / "timing.json"
 
     @property
     def synset_file(self) -> Path:
@@ -71,13 +105,74 @@ class RunDir:
     def checkpoint_file(self) -> Path:
         return self.synset_dir / "checkpoint.pt"
 
+    def lock(self) -> FileLock:
+        """The lock of this run: held while it is computed."""
+        return FileLock(self.path / ".lock", f"run {self.path.name}")
+
+    def synset_lock(self) -> FileLock:
+        """The lock of this run's distilled set: held while it is distilled."""
+        return FileLock(self.synset_dir / ".lock", f"distilled set {self.synset_dir.name}")
+
     def finished(self) -> bool:
-        """Whether metrics.json exists (it is written last, atomically)."""
-        return self.metrics_file.exists()
+        """Whether the run is stored intact (metrics.json is written last)."""
+        return self.stored_result() is not None
+
+    def stored_result(self, repair: bool = False) -> dict | None:
+        """The stored metrics and timing with ``cached: True``; None when the run is unfinished or a file is
+        damaged. With ``repair`` (under the run's lock) a damaged file is reported in one warning line and moved
+        aside: a damaged config.yaml is rewritten from the config, damaged results make the run unfinished."""
+        try:
+            metrics = read_checked(self.metrics_file, parse_json, self._check_metrics)
+            if metrics is None:
+                return None
+            timing = read_checked(self.timing_file, parse_json, _check_timing)
+            if timing is None:
+                raise DamagedFile(self.timing_file, "missing beside metrics.json")
+        except DamagedFile as damage:
+            if repair:
+                move_aside(damage, "computing the run again", self.log)
+            return None
+        try:
+            if read_checked(self.config_file, parse_yaml, self._check_config) is None:
+                raise DamagedFile(self.config_file, "missing beside metrics.json")
+        except DamagedFile as damage:
+            if not repair:
+                return None
+            move_aside(damage, "rewriting it from the resolved config", self.log)
+            self.start()
+        return {**metrics, **timing, "cached": True, "run_dir": str(self.path)}
+
+    def _check_metrics(self, metrics: object) -> None:
+        expect_mapping(metrics, (*METRIC_KEYS, "run_id"), finite=METRIC_KEYS)
+        expect(metrics["run_id"] == self.path.name, f"holds the metrics of run {metrics['run_id']!r}")
+        expect(metrics["runs"] == self.config["eval"]["runs"],
+               f"holds {metrics['runs']} evaluation nets, the config asks for {self.config['eval']['runs']}")
+        for key in ("acc", "eod_max", "eod_mean"):
+            expect(0 <= metrics[key] <= 100, f"{key} is {metrics[key]}, not a percentage")
+
+    def _check_config(self, stored: object) -> None:
+        try:
+            stored_id = run_id(stored)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - any malformed mapping
+            raise Mismatch("is not a run config") from None
+        expect(stored_id == self.path.name, f"holds the config of run {stored_id}")
 
     def start(self) -> None:
         """Create the folder and write the full resolved config."""
-        atomic_write_yaml(self.path / "config.yaml", self.config)
+        save_yaml(self.config_file, self.config)
+
+    def discard(self, synset: bool) -> None:
+        """Remove what an unfinished run wrote: its folder, its checkpoint and, with ``synset``, its distilled set
+        (a set already stored before the run is kept); folders left empty go too."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        remove_checked(self.checkpoint_file)
+        if synset:
+            remove_checked(self.synset_file)
+        with contextlib.suppress(OSError):
+            self.synset_dir.rmdir()  # only when empty: a stored set stays
+        for folder in (self.path.parent, self.synset_dir.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # runs/ and synsets/ when this run was their only one
 
     def log(self, message: str) -> None:
         """Append a time-stamped line to log.txt."""
@@ -87,26 +182,35 @@ class RunDir:
 
     def save_synset(self, state: dict) -> None:
         """Write the distilled set and drop the checkpoint it no longer needs."""
-        atomic_torch_save(self.synset_file, state)
-        self.checkpoint_file.unlink(missing_ok=True)
+        save_torch(self.synset_file, state)
+        remove_checked(self.checkpoint_file)
+
+    def stored_synset(self, check: Callable[[dict], None], repair: bool = False) -> dict | None:
+        """The stored distilled set if it is intact and passes ``check`` (which raises ``Mismatch``), else None;
+        with ``repair`` (under the set's lock) a damaged one is reported and moved aside."""
+        try:
+            return read_checked(self.synset_file, parse_torch, check)
+        except DamagedFile as damage:
+            if repair:
+                move_aside(damage, "distilling the set again", self.log)
+            return None
 
     def load_synset(self) -> dict:
-        """The stored distilled set (weights_only)."""
-        return torch_load(self.synset_file)
+        """The stored distilled set (weights_only); DamagedFile if it fails its checksum."""
+        state = read_checked(self.synset_file, parse_torch)
+        if state is None:
+            raise FileNotFoundError(f"{self.synset_file} does not exist")
+        return state
 
     def save_timing(self, timing: dict) -> None:
         """Write timing.json (kept apart so metrics.json depends on the config alone)."""
-        atomic_write_json(self.path / "timing.json", timing)
-
-    def load_timing(self) -> dict:
-        """The stored timings, empty if absent."""
-        path = self.path / "timing.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        save_json(self.timing_file, timing)
 
     def save_metrics(self, metrics: dict) -> None:
-        """Write metrics.json atomically (this marks the run finished)."""
-        atomic_write_json(self.metrics_file, metrics)
+        """Write metrics.json (this marks the run finished)."""
+        save_json(self.metrics_file, metrics)
 
-    def load_metrics(self) -> dict:
-        """The stored metrics."""
-        return json.loads(self.metrics_file.read_text())
+
+def _check_timing(timing: object) -> None:
+    expect_mapping(timing, TIMING_KEYS, finite=TIMING_KEYS)
+    expect(all(timing[key] >= 0 for key in TIMING_KEYS), "holds a negative time")  # type: ignore[index]

@@ -1,10 +1,11 @@
 """Grids of runs: expand a grid into resolved configs, run each with ``run_one`` (skipping stored ones) in
-worker processes, and return one tidy row per run; a failed cell is recorded and the others go on.
+worker processes or as tasks on a Ray cluster, and return one tidy row per run; a failed cell is recorded and
+the others go on.
 
 A grid is a dict (or a list of dicts, whose union is taken)::
 
     profile: quick             # one profile for the whole grid
-    datasets: [cfmnist_bg]
+    datasets: [cfmnist_bg]     # the one entry without a default
     methods: [dm]              # dm, dc (and full for the undistilled baseline)
     modes: [vanilla, cobra]
     ipc: [10]
@@ -14,14 +15,19 @@ A grid is a dict (or a list of dicts, whose union is taken)::
     data: {skew: [0.7, 0.9], gap: 0}       # each a value or a list; the product is taken
     set: {distill.iterations: [100, 300]}  # any resolved config key; the product is taken
     full: true                 # add the FULL baseline for every dataset, data setting and seed
+
+An empty list anywhere is an error (it would run nothing), and a grid of more than MAX_RUNS runs is refused
+before anything is resolved unless asked for (``max_runs=None``, ``cobra-lab sweep --yes``).
 """
 from __future__ import annotations
 
 import itertools
 import os
 import statistics
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, fields
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -29,15 +35,18 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import FULL, get_dotted, resolve
-from .errors import UserError, check_int
+from .errors import UserError, check_bool, check_choice, check_int
+from .paths import check_writable
+from .ray_backend import RayOptions, run_groups
 from .runner import run_one
 from .store import RunDir, default_root, run_id, synset_id
 
-GRID_KEYS = {"profile", "datasets", "methods", "modes", "ipc", "seeds", "runs", "preset", "data", "set", "full"}
 DATA_KEYS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
+MAX_RUNS = 10_000  # a larger grid is refused unless asked for (cobra-lab sweep --yes, run_grid(max_runs=None))
 METRIC_KEYS = ("acc", "acc_std", "eod_mean", "eod_mean_std", "eod_max", "eod_max_std", "fpr_gap_mean",
                "fpr_gap_max", "runs", "distill_seconds", "eval_seconds", "seconds")
 AGGREGATED = ("acc", "eod_mean", "eod_max")
+BACKENDS = ("local", "ray")
 
 
 def _as_list(value: object) -> list:
@@ -51,33 +60,92 @@ def _product(options: dict) -> list[dict]:
     return [dict(zip(keys, values)) for values in itertools.product(*(_as_list(options[k]) for k in keys))]
 
 
-def expand(grid: dict | list[dict]) -> list[dict]:
-    """The resolved configs of a grid (or of a list of grids), in order, without duplicates."""
-    configs: dict[str, dict] = {}
-    for part in _as_list(grid):
+@dataclass(frozen=True)
+class GridPart:
+    """One grid mapping with its defaults: the datasets must be named; every list entry is crossed."""
+
+    datasets: list
+    profile: str = "quick"
+    methods: list = field(default_factory=lambda: ["dm"])
+    modes: list = field(default_factory=lambda: ["vanilla"])
+    ipc: list = field(default_factory=lambda: [10])
+    seeds: list = field(default_factory=lambda: [0])
+    runs: int | None = None
+    preset: str | None = None
+    data: dict = field(default_factory=dict)
+    set: dict = field(default_factory=dict)
+    full: bool = False
+
+    @classmethod
+    def parse(cls, part: object) -> "GridPart":
+        """A grid mapping checked: known keys, datasets named, no empty list, known data keys."""
         if not isinstance(part, dict):
-            raise UserError(f"a grid is a mapping of {sorted(GRID_KEYS)}, got {part!r}")
-        unknown = set(part) - GRID_KEYS
+            raise UserError(f"a grid is a mapping of {', '.join(GRID_KEYS)}, got {part!r}")
+        unknown = set(part) - set(GRID_KEYS)
         if unknown:
             raise UserError(f"unknown grid key {sorted(unknown)[0]!r}; known: {', '.join(sorted(GRID_KEYS))}")
-        unknown = set(part.get("data") or {}) - set(DATA_KEYS)
+        if part.get("datasets") is None:
+            raise UserError("a grid must name its datasets (datasets: [cdigits_bg, ...])")
+        values = {key: value for key, value in part.items() if value is not None or key in ("runs", "preset")}
+        for key in ("data", "set"):
+            if not isinstance(values.get(key, {}), dict):
+                raise UserError(f"grid entry {key} must be a mapping of key: value or list, got {values[key]!r}")
+        unknown = set(values.get("data", {})) - set(DATA_KEYS)
         if unknown:
             raise UserError(f"unknown data key {sorted(unknown)[0]!r}; known: {', '.join(DATA_KEYS)}")
-        methods = _as_list(part.get("methods", ["dm"]))
-        common = {"profile": part.get("profile", "quick"), "runs": part.get("runs"), "preset": part.get("preset")}
-        for dataset, seed, data, overrides in itertools.product(
-                _as_list(part.get("datasets", ["cdigits_bg"])), _as_list(part.get("seeds", [0])),
-                _product(part.get("data") or {}), _product(part.get("set") or {})):
-            cells = [(method, mode, ipc) for method in methods if method != FULL
-                     for mode in _as_list(part.get("modes", ["vanilla"])) for ipc in _as_list(part.get("ipc", [10]))]
-            if part.get("full") or FULL in methods:
-                cells.append((FULL, None, None))
-            for method, mode, ipc in cells:
-                preset = common["preset"] if method != FULL else None
-                config = resolve(dataset, method, mode, ipc, profile=common["profile"], seed=seed,
-                                 runs=common["runs"] if method != FULL else None, preset=preset, data=data,
-                                 overrides=overrides if method != FULL else _eval_only(overrides))
-                configs.setdefault(run_id(config), config)
+        lists = {key: values[key] for key in ("datasets", "methods", "modes", "ipc", "seeds") if key in values}
+        lists.update({f"{key}: {name}": value for key in ("data", "set")
+                      for name, value in values.get(key, {}).items()})
+        for key, value in lists.items():
+            if isinstance(value, (list, tuple)) and not value:
+                raise UserError(f"grid entry {key} is an empty list: nothing to run")
+        check_bool("grid entry full", values.get("full", False))
+        return cls(**values)
+
+    def cells(self) -> list[tuple]:
+        """(dataset, seed, data, overrides, method, mode, ipc) of every run, before resolving (cheap to count)."""
+        methods = _as_list(self.methods)
+        distilled = [(method, mode, ipc) for method in methods if method != FULL
+                     for mode in _as_list(self.modes) for ipc in _as_list(self.ipc)]
+        baseline = [(FULL, None, None)] if self.full or FULL in methods else []
+        return [(dataset, seed, data, overrides, *cell)
+                for dataset, seed, data, overrides in itertools.product(
+                    _as_list(self.datasets), _as_list(self.seeds), _product(self.data), _product(self.set))
+                for cell in distilled + baseline]
+
+
+GRID_KEYS = tuple(spec.name for spec in fields(GridPart))
+
+
+def count_runs(grid: dict | list[dict]) -> int:
+    """How many runs a grid holds (duplicates counted), without resolving them."""
+    return sum(len(GridPart.parse(part).cells()) for part in _grid_parts(grid))
+
+
+def _grid_parts(grid: dict | list[dict]) -> list:
+    """The mappings of a grid; an empty one is a UserError."""
+    parts = _as_list(grid)
+    if not parts:
+        raise UserError("the grid is an empty list: nothing to run")
+    return parts
+
+
+def expand(grid: dict | list[dict], max_runs: int | None = MAX_RUNS, progress: bool = False) -> list[dict]:
+    """The resolved configs of a grid (or of a list of grids), in order, without duplicates; more than
+    ``max_runs`` (None: no limit) is a UserError, raised before any is resolved."""
+    parts = [GridPart.parse(part) for part in _grid_parts(grid)]
+    cells = [(part, cell) for part in parts for cell in part.cells()]
+    if max_runs is not None and len(cells) > max_runs:
+        raise UserError(f"the grid holds {len(cells)} runs, more than {max_runs}: split it, or pass --yes "
+                        f"(max_runs=None) to run it all")
+    configs: dict[str, dict] = {}
+    for part, (dataset, seed, data, overrides, method, mode, ipc) in tqdm(
+            cells, desc="resolving", unit="run", delay=2, disable=not progress, leave=False):
+        distilled = method != FULL
+        config = resolve(dataset, method, mode, ipc, profile=part.profile, seed=seed,
+                         runs=part.runs if distilled else None, preset=part.preset if distilled else None,
+                         data=data, overrides=overrides if distilled else _eval_only(overrides))
+        configs.setdefault(run_id(config), config)
     return list(configs.values())
 
 
@@ -135,26 +203,37 @@ def _row(config: dict, result: dict, knob_keys: list[str]) -> dict:
     row.update({key: get_dotted(config, key) for key in knob_keys})
     row.update({key: result.get(key) for key in METRIC_KEYS})
     row.update(status=result["status"], error=result["error"], cached=result.get("cached", False),
-               run_dir=result.get("run_dir"))
+               run_dir=result.get("run_dir"), run_id=run_id(config))
     return row
 
 
-def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None,
-             progress: bool = True) -> pd.DataFrame:
-    """Run every cell of ``grid`` (stored runs are read back), ``workers`` processes at a time; one row per run."""
+def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None, progress: bool = True,
+             max_runs: int | None = MAX_RUNS, backend: str = "local", address: str | None = None,
+             cpus_per_run: float | None = None, gpus_per_run: float | None = None) -> pd.DataFrame:
+    """Run every cell of ``grid`` (stored runs are read back), ``workers`` local processes at a time, or as Ray
+    tasks on the cluster at ``address`` (``backend="ray"``, see ``RayOptions``); one row per run.
+
+    Every config is checked before the first run starts; a grid of more than ``max_runs`` runs is refused."""
     workers = check_int("workers", workers, 1)
+    ray_options = _ray_options(check_choice("backend", backend, BACKENDS), workers, address, cpus_per_run,
+                               gpus_per_run)
     root = Path(root or default_root())
-    configs = expand(grid)
+    configs = expand(grid, max_runs, progress)
     results: dict[int, dict] = {}
     todo = []
     for index, config in enumerate(configs):
         if RunDir(config, root).finished():
-            results[index] = {**run_one(config, root, progress=False), "status": "done", "error": None}
+            results[index] = _run_cell(config, str(root))
         else:
             todo.append(index)
+    if todo:
+        check_writable(root, "results folder (--out, $COBRA_LAB_OUTPUTS)")
+    if progress:
+        print(f"sweep: {len(configs)} runs, {len(results)} from the store, {len(todo)} to compute "
+              f"({'as Ray tasks' if ray_options else f'{workers} at a time'})", file=sys.stderr)
     bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)
     try:
-        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root)):
+        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root), ray_options):
             results[index] = result
             bar.set_postfix_str(f"{run_id(configs[index])[:48]}: {result['status']}")
             bar.update()
@@ -165,8 +244,27 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
     return table.astype({"ipc": "Int64"})
 
 
-def _execute(configs: list[dict], indices: list[int], workers: int, root: str) -> Iterable[tuple[int, dict]]:
-    """Yield (index, result) as cells finish: in this process for one worker, else in a spawn pool."""
+def _ray_options(backend: str, workers: int, address: str | None, cpus_per_run: float | None,
+                 gpus_per_run: float | None) -> RayOptions | None:
+    """The checked Ray options for the ray backend, None for the local one (a UserError when they are mixed)."""
+    if backend == "local":
+        if (address, cpus_per_run, gpus_per_run) != (None, None, None):
+            raise UserError("address, cpus_per_run and gpus_per_run are options of the ray backend "
+                            "(backend='ray', --backend ray)")
+        return None
+    if workers != 1:
+        raise UserError("workers sizes the local pool; on Ray the cluster's free CPUs and GPUs set how many runs go "
+                        "at once (cpus_per_run, gpus_per_run)")
+    return RayOptions.checked(address, cpus_per_run, gpus_per_run)
+
+
+def _execute(configs: list[dict], indices: list[int], workers: int, root: str,
+             ray_options: RayOptions | None = None) -> Iterable[tuple[int, dict]]:
+    """Yield (index, result) as cells finish: as Ray tasks with ``ray_options``, else in this process for one
+    worker, else in a spawn pool."""
+    if ray_options is not None and configs:
+        yield from run_groups(_run_cells, _sharing_groups(configs, indices), str(Path(root).absolute()), ray_options)
+        return
     if workers == 1 or len(configs) <= 1:
         for index, config in zip(indices, configs):
             yield index, _run_cell(config, root)
@@ -183,7 +281,7 @@ def aggregate(df: pd.DataFrame, keys: Iterable[str] = AGGREGATED) -> pd.DataFram
     """Mean +- std over seeds of each finished setting (one seed: the std over its evaluation nets)."""
     done = df[df["status"] == "done"]
     by = [column for column in df.columns
-          if column not in {"seed", "status", "error", "cached", "run_dir", *METRIC_KEYS}]
+          if column not in {"seed", "status", "error", "cached", "run_dir", "run_id", *METRIC_KEYS}]
     rows = []
     for identity, group in done.groupby(by, dropna=False, sort=False):
         row = dict(zip(by, identity))

@@ -1,4 +1,5 @@
-"""Paper-style result tables: "EOD (Acc)" cells per (method, mode), the best mode in bold, the paper beside."""
+"""Paper-style result tables: "EOD (Acc)" cells per (method, mode), the best mode in bold (every one of them when
+they tie), the paper beside."""
 from __future__ import annotations
 
 import math
@@ -26,6 +27,13 @@ def paper_text(eod: float, acc: float | None) -> str:
     return f"{eod:.2f}" if acc is None or math.isnan(acc) else f"{eod:.2f} ({acc:g})"
 
 
+def lowest(values: dict[str, float]) -> list[str]:
+    """The keys whose value, at the two decimals a table prints, is the smallest (more than one: a tie)."""
+    shown = {key: round(float(value), 2) for key, value in values.items()}
+    best = min(shown.values())
+    return [key for key, value in shown.items() if value == best]
+
+
 def _order(values: Sequence[str], order: Sequence[str]) -> list[str]:
     """``values`` sorted by their place in ``order`` (unknown ones last, alphabetically)."""
     return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
@@ -44,7 +52,7 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
 
     FULL results fill every row that differs only by ``ipc``. With ``paper`` (key, method, mode) -> (eod, acc)
     a second column "paper" stands beside each of ours (EOD alone where acc is NaN). Also returns a same-shaped
-    bool frame marking, per row and method, the mode with the lowest EOD (ours).
+    bool frame marking, per row and method, the mode with the lowest EOD (ours), every tied mode when they tie.
     """
     columns = [(method, mode) for method in _order(agg["method"], METHOD_ORDER)
                for mode in _order(agg.loc[agg["method"] == method, "mode"], MODE_ORDER)]
@@ -74,8 +82,8 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
         for method in {m for m, _ in columns if m != FULL}:
             eods = {mode: values[key][(m, mode)][0] for m, mode in columns if m == method and (m, mode) in values[key]}
             if len(eods) > 1:
-                best = min(eods, key=eods.get)
-                bold.loc[key, (method, best, "ours")] = True
+                for best in lowest(eods):
+                    bold.loc[key, (method, best, "ours")] = True
     return table, bold
 
 
@@ -97,7 +105,9 @@ def fmt_number(value: float) -> str:
 
 def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
     """One sentence reading a results table: each variant's mean EOD and accuracy over the settings shown, and
-    how often each mode had the lowest EOD of its method."""
+    how often each mode had the lowest EOD of its method, ties counted as ties ("tie vanilla = cobra")."""
+    if agg.empty:
+        return "No finished runs to read."
     distilled = agg[agg["method"] != FULL]
     parts = []
     for (method, mode), group in distilled.groupby(["method", "mode"], sort=False):
@@ -112,8 +122,9 @@ def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
     for _, group in distilled.groupby(settings, dropna=False, sort=False):
         if len(group) > 1:
             contests += 1
-            best = group.loc[group[metric].idxmin(), "mode"]
-            wins[best] = wins.get(best, 0) + 1
+            best = lowest(dict(zip(group["mode"], group[metric])))
+            name = best[0] if len(best) == 1 else "tie " + " = ".join(best)
+            wins[name] = wins.get(name, 0) + 1
     sentence = f"Mean {METRIC_NAMES.get(metric, metric)} (accuracy) over the settings: " + "; ".join(parts) + "."
     if contests:
         sentence += " Lowest EOD per setting: " + ", ".join(f"{mode} {count}/{contests}" for mode, count in
@@ -150,3 +161,20 @@ def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:
     table = pd.DataFrame(rows).T
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["method", "mode"])
     return table
+
+
+def failures(results: pd.DataFrame) -> pd.DataFrame:
+    """The failed rows of a grid's results (``run_grid``): which run, and the error that stopped it."""
+    failed = results[results["status"] == "failed"]
+    return pd.DataFrame({"run": failed["run_id"], "error": failed["error"]}).reset_index(drop=True)
+
+
+def show_failures(results: pd.DataFrame) -> pd.DataFrame:
+    """Display the failed runs of a grid as a table (nothing when every run finished); returns the finished rows."""
+    failed = failures(results)
+    if len(failed):
+        from IPython.display import display  # deferred: only notebooks display
+
+        caption = f"{len(failed)} of {len(results)} runs failed (the tables and figures show the others)"
+        display(failed.style.hide(axis="index").set_caption(caption))
+    return results[results["status"] == "done"]

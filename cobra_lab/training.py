@@ -63,6 +63,12 @@ def group_balanced_weights(y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(net: nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Predicted classes [N] of images x [N, C, H, W]."""
+    """Predicted classes [N] of images x [N, C, H, W]; a FloatingPointError when an output is not finite."""
     net.eval()
-    return torch.cat([net(x[start:start + batch]).argmax(1) for start in range(0, x.shape[0], batch)])
+    predictions = []
+    for start in range(0, x.shape[0], batch):
+        logits = net(x[start:start + batch])  # [b, classes]
+        if not bool(torch.isfinite(logits).all()):
+            raise FloatingPointError("the net's outputs are not finite")
+        predictions.append(logits.argmax(1))
+    return torch.cat(predictions)

@@ -1,42 +1,56 @@
 """The live SKEW/GAP explorer: sliders redraw the class-conditional group means of the real data in a fixed
-embedding, the vanilla and COBRA targets among them (paper Figure 1) and each target's worst-case residual
-(Theorem 4.1); a button runs a short distill + evaluate of the chosen setting, or shows the stored result."""
+embedding, vanilla's target and the chosen mode's among them (paper Figure 1) and each target's worst-case residual
+(Theorem 4.1); a button runs a short distill + evaluate of the chosen setting, or shows the stored result.
+
+The figure reaches the page as a PNG: an image widget whose picture is replaced in place on every redraw, or a
+static image under papermill. Every setting is computed once: geometries and pictures are memoised."""
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import html
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from . import nets
 from .config import resolve
 from .data import load
 from .data.benchmarks import BENCHMARKS
-from .data.bias import COLOUR_NAMES, PALETTE
+from .data.bias import GAP_STEPS
 from .data.loader import load_train
 from .data.sources import load_source
-from .diagnostics import group_means, targets, worst_case_residual
-from .errors import check_choice, check_int
-from .modes import MODES
-from .plots import MODE_COLOURS
+from .diagnostics import fairdd_pull, group_means, targets, worst_case_residual
+from .errors import UserError, check_choice, check_int, check_range
+from .explorer_figure import View, diameter_squared, explorer_figure, keep_layout
+from .plots import figure_bytes
 from .runner import run_one
 from .sampling import cell_sample
+from .threads import one_thread, single_threaded_pool
 
 EMBED_WIDTH = 32  # the fixed random ConvNet that embeds the images
 PER_CELL = 64  # images per (class, group) averaged for a mean (the weights use the full counts)
+EXPLORER_MODES = ("vanilla", "fairdd", "cobra")
+MAX_GAP = len(GAP_STEPS)
+SKEW_STEP = 0.05
+SCREEN_DPI = 100  # the live picture: 1100 x 560 pixels
+DEBOUNCE_SECONDS = 0.15  # slider moves closer together than this are drawn once, at the last setting
 
 
 @dataclass
 class Geometry:
-    """Class-conditional group means of one (skew, gap) setting and what each mode's target makes of them."""
+    """Class-conditional group means of one (skew, gap) setting and where each mode pulls each class."""
 
     skew: float
     gap: int
     means: torch.Tensor  # [C, G, D]
     counts: torch.Tensor  # [C, G] full train counts
-    targets: dict[str, torch.Tensor]  # mode -> [C, D]
+    targets: dict[str, torch.Tensor]  # mode -> [C, D] (FairDD: where its per-group pulls balance)
     residuals: dict[str, torch.Tensor]  # mode -> [C] worst-case squared residual over the groups present
 
 
@@ -52,6 +66,31 @@ def frontend_connected() -> bool:
     return bool(parent.get("metadata"))  # front ends tag the request (cellId, ...); nbclient sends none
 
 
+def skew_floor(num_groups: int) -> float:
+    """The smallest SKEW the explorer offers: 1/G (all groups equal) rounded up to the slider step. Below 1/G the
+    "majority" group would be the smallest, the same geometry as a larger SKEW toward the other groups."""
+    return round(math.ceil(round(1 / num_groups / SKEW_STEP, 6)) * SKEW_STEP, 2)
+
+
+class Debounced:
+    """Calls ``action`` once, ``delay`` seconds after the last call of a burst, on the running event loop (the
+    kernel's); at once where no loop runs (a script, a test)."""
+
+    def __init__(self, action: Callable[[], None], delay: float = DEBOUNCE_SECONDS) -> None:
+        self.action, self.delay = action, delay
+        self._pending: asyncio.TimerHandle | None = None
+
+    def __call__(self, _=None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.action()
+            return
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = loop.call_later(self.delay, self.action)
+
+
 class SkewGapExplorer:
     """Group geometry of a benchmark as SKEW and GAP change, drawn for one class, with a run button."""
 
@@ -60,131 +99,173 @@ class SkewGapExplorer:
                  root: str | None = None) -> None:
         self.dataset, self.method, self.ipc, self.profile, self.seed, self.root = \
             dataset, method, ipc, profile, seed, root
-        self.mode = check_choice("mode", mode, MODES.names())
+        self.mode = check_choice("mode", mode, EXPLORER_MODES)
         first = load(dataset, skew=skew, gap=gap, seed=seed)
         self.source = load_source(BENCHMARKS.build(dataset).source, seed=seed)  # read once, re-biased per setting
         self.shown_class = check_int("class", shown_class, 0, first.num_classes - 1)
         self.class_names, self.group_names = first.class_names, first.group_names
+        self.min_skew = skew_floor(len(self.group_names))
         channels, size = first.image_shape[0], first.image_shape[-1]
         self.net = nets.build("convnet", channels, first.num_classes, size, torch.Generator().manual_seed(seed),
-                              width=EMBED_WIDTH).eval()
+                              width=EMBED_WIDTH).eval().requires_grad_(False)  # embeds only, in any thread
+        self._features: dict[bytes, torch.Tensor] = {}  # image digest -> [D]
         self._geometries: dict[tuple[float, int], Geometry] = {}
+        self._pictures: dict[tuple[float, int, str], bytes] = {}
         self.geometry = self.compute(skew, gap)
-        means = self.geometry.means[self.geometry.counts > 0]  # [cells, D]
-        self.centre = means.mean(0)  # [D]
-        self.basis = torch.linalg.svd(means - self.centre, full_matrices=False).Vh[:2].T  # [D, 2], fixed from now on
+        self.view = self._fixed_view()
+        self.history: list[str] = []  # one line per run of the button
         self.redraw_seconds: float | None = None
+
+    def _key(self, skew: float, gap: int) -> tuple[float, int]:
+        """A setting as the caches key it, checked against the slider ranges."""
+        skew = check_range("SKEW", skew, self.min_skew, 1.0)
+        return round(skew, 4), check_int("GAP", gap, 0, MAX_GAP)
 
     @torch.no_grad()
     def compute(self, skew: float, gap: int) -> Geometry:
         """The group geometry at (skew, gap), embedded by the fixed net (memoised per setting)."""
-        key = (round(float(skew), 4), int(gap))
+        key = self._key(skew, gap)
         if key not in self._geometries:
-            train = load_train(self.dataset, skew=skew, gap=gap, seed=self.seed, source=self.source)
+            with one_thread():  # small ops: one intra-op thread each, no team waiting on a busy core
+                train = load_train(self.dataset, skew=key[0], gap=key[1], seed=self.seed, source=self.source)
             classes, groups = len(self.class_names), len(self.group_names)
             rows = cell_sample(train.y, train.a, groups, PER_CELL, self.seed)
-            feats = self.net.embed(train.x[rows])  # [n, D]
+            feats = self.embed(train.x[rows])  # [n, D]
             means, _ = group_means(feats, train.y[rows], train.a[rows], classes, groups)
             counts = train.counts(classes, groups)  # [C, G]
-            goals = targets(means, counts)
+            goals = {**targets(means, counts), "fairdd": fairdd_pull(means, counts)}
             self._geometries[key] = Geometry(
                 key[0], key[1], means, counts, goals,
                 {name: worst_case_residual(means, counts, goal) for name, goal in goals.items()})
         return self._geometries[key]
 
-    def _group_colour(self, group: int) -> tuple[float, ...] | str:
-        """The group's own colour where groups are colours, else a tab10 colour."""
-        if tuple(self.group_names) == COLOUR_NAMES:
-            return tuple((PALETTE[group].float() / 255).tolist())
-        return f"C{group % 10}"
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings [N, D] of images x [N, C, H, W] by the fixed net; an image seen at an earlier setting (the
+        same pixels: most images keep their group and corruption when a slider moves) is not embedded again."""
+        keys = [hashlib.blake2b(image.numpy().tobytes(), digest_size=16).digest() for image in x]
+        new = list({key: row for row, key in enumerate(keys) if key not in self._features}.values())
+        if new:
+            workers = torch.get_num_threads()  # one chunk per core, each on one intra-op thread
+            chunks = x[new].chunk(workers)
+            feats = torch.cat(list(single_threaded_pool(workers).map(self.net.embed, chunks)))  # [new, D]
+            self._features.update({keys[row]: feat for row, feat in zip(new, feats)})
+        return torch.stack([self._features[key] for key in keys])
 
-    def figure(self, geometry: Geometry | None = None) -> Figure:
-        """Left: the shown class's group means and the two targets in the fixed 2-D view; right: residuals."""
-        geo = geometry or self.geometry
+    def _fixed_view(self) -> View:
+        """Axes held over the slider range: the first setting's principal plane of the group means, limits over
+        every GAP at the first SKEW (other SKEWs move the means only by re-drawing images), and a residual axis up
+        to the largest squared group distance (no target inside the groups' hull has a larger worst case)."""
+        means = self.geometry.means[self.geometry.counts > 0]  # [cells, D]
+        centre = means.mean(0)  # [D]
+        basis = torch.linalg.svd(means - centre, full_matrices=False).Vh[:2].T  # [D, 2]
+        view = View(centre, basis, (math.inf, -math.inf), (math.inf, -math.inf), 0.0)
+        for gap in range(MAX_GAP + 1):
+            geo = self.compute(self.geometry.skew, gap)
+            view.include(view.project(geo.means[self.shown_class][geo.counts[self.shown_class] > 0]),
+                         diameter_squared(geo.means, geo.counts))
+        return view
+
+    def figure(self, geometry: Geometry | None = None, mode: str | None = None) -> Figure:
+        """The explorer's figure of ``geometry`` (default: the current one) for ``mode`` (default: the chosen)."""
+        geo, mode = geometry or self.geometry, check_choice("mode", mode or self.mode, EXPLORER_MODES)
         c = self.shown_class
-        fig = Figure(figsize=(10.5, 4.8), layout="constrained")
-        left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
-        present = geo.counts[c] > 0
-        xy = (geo.means[c] - self.centre) @ self.basis  # [G, 2]
-        sizes = 20 + 400 * geo.counts[c] / geo.counts[c].sum()
-        for g in torch.nonzero(present).flatten().tolist():
-            left.scatter(*xy[g], s=float(sizes[g]), color=self._group_colour(g), alpha=0.85, edgecolors="k",
-                         linewidths=0.6,
-                         label=f"{self.group_names[g]} ({int(geo.counts[c, g])})")
-        for name, marker in (("vanilla", "X"), ("cobra", "*")):
-            point = (geo.targets[name][c] - self.centre) @ self.basis  # [2]
-            left.scatter(*point, s=260, marker=marker, color=MODE_COLOURS[name], edgecolors="k",
-                         label=f"{name} target", zorder=3)
-        left.set_title(f"class {self.class_names[c]}: group means (size ~ count)", fontsize=10)
-        left.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.01), frameon=False)
-        left.set_xticks([])
-        left.set_yticks([])
-        x = torch.arange(len(self.class_names)).float()
-        for offset, name in ((-0.2, "vanilla"), (0.2, "cobra")):
-            right.bar(x + offset, geo.residuals[name].numpy(), width=0.4, color=MODE_COLOURS[name],
-                      label=f"{name}: mean {geo.residuals[name].mean():.2f}")
-        right.set_xticks(x.tolist(), self.class_names, rotation=45, ha="right", fontsize=7)
-        right.set_ylabel("worst-case residual max_a ||Φ_a − m||²")
-        right.legend(fontsize=8)
-        fig.suptitle(f"{self.dataset}: SKEW {geo.skew:g}, GAP {geo.gap}", fontsize=11)
-        return fig
+        self.view.include(self.view.project(geo.means[c][geo.counts[c] > 0]),
+                          max(float(r.max()) for r in geo.residuals.values()))  # grows only if a setting leaves it
+        return explorer_figure(geo.means, geo.counts, geo.targets, geo.residuals, mode, self.view, c,
+                               self.class_names, self.group_names,
+                               f"{self.dataset}: SKEW {geo.skew:g}, GAP {geo.gap} · target: {mode}")
 
-    def redraw(self, skew: float, gap: int) -> Figure:
-        """Move to (skew, gap) and draw it; ``redraw_seconds`` records how long that took."""
+    def picture(self, skew: float, gap: int, mode: str | None = None) -> bytes:
+        """Move to (skew, gap) and ``mode`` and return the figure as PNG bytes, memoised per setting;
+        ``redraw_seconds`` records the whole wait (statistics, drawing, PNG encoding)."""
         began = time.perf_counter()
+        self.mode = check_choice("mode", mode or self.mode, EXPLORER_MODES)
         self.geometry = self.compute(skew, gap)
-        fig = self.figure()
-        fig.canvas.draw()  # render now, so the timing covers what the user waits for
+        key = (self.geometry.skew, self.geometry.gap, self.mode)
+        if key not in self._pictures:
+            fig = self.figure()
+            self._pictures[key] = figure_bytes(fig, "png", SCREEN_DPI)
+            keep_layout(fig, self.view)
         self.redraw_seconds = time.perf_counter() - began
-        return fig
+        return self._pictures[key]
+
+    def is_cached(self, skew: float, gap: int, mode: str | None = None) -> bool:
+        """Whether the picture of this setting is already drawn."""
+        return (*self._key(skew, gap), mode or self.mode) in self._pictures
 
     def run_selected(self, progress: bool = True) -> dict:
-        """Distill + evaluate the current setting with the chosen mode (read back when stored)."""
+        """Distill + evaluate the current setting with the chosen mode (read back when stored); the line it adds
+        to ``history``."""
         config = resolve(self.dataset, self.method, self.mode, self.ipc, profile=self.profile, seed=self.seed,
                          data={"skew": self.geometry.skew, "gap": self.geometry.gap})
-        return run_one(config, self.root, progress=progress)
+        metrics = run_one(config, self.root, progress=progress)
+        how = "stored" if metrics["cached"] else f"new run, {metrics['seconds']:.0f} s"
+        self.history.append(f"{self.run_label()} at SKEW {self.geometry.skew:g}, GAP {self.geometry.gap}: "
+                            f"acc {metrics['acc']:.1f} %, EOD max {metrics['eod_max']:.1f}, "
+                            f"EOD mean {metrics['eod_mean']:.1f} ({how})")
+        return metrics
+
+    def run_label(self) -> str:
+        """Method, mode and profile of the button's run."""
+        return f"{self.method.upper()} {self.mode} ({self.profile})"
 
     def widget(self):
-        """Sliders for SKEW and GAP, a mode selector and a run button, over the live figure."""
+        """Sliders for SKEW, GAP and the target (mode), a run button, the live picture, then the runs."""
         import ipywidgets as w
 
-        low = 1 / len(self.group_names)
-        skew = w.FloatSlider(value=self.geometry.skew, min=round(low + 0.05, 2), max=1.0, step=0.05,
-                             description="SKEW", continuous_update=False)
-        gap = w.IntSlider(value=self.geometry.gap, min=0, max=4, description="GAP", continuous_update=False)
-        mode = w.Dropdown(options=MODES.names(), value=self.mode, description="mode")
-        button = w.Button(description=f"run {self.method.upper()} ({self.profile})", icon="play")
-        plot, result = w.Output(), w.Output()
+        skew = w.FloatSlider(value=self.geometry.skew, min=self.min_skew, max=1.0, step=SKEW_STEP,
+                             description="SKEW", continuous_update=False, readout_format=".2f")
+        gap = w.IntSlider(value=self.geometry.gap, min=0, max=MAX_GAP, description="GAP", continuous_update=False)
+        # a slider, not a dropdown: JupyterLab takes a collapsed dropdown's arrow keys for moving between cells
+        mode = w.SelectionSlider(options=EXPLORER_MODES, value=self.mode, description="target",
+                                 continuous_update=False)
+        button = w.Button(description=f"run {self.run_label()}", icon="play", layout=w.Layout(width="auto"),
+                          tooltip="distill and evaluate this setting (read back when stored)")
+        image = w.Image(value=self.picture(skew.value, gap.value), format="png",
+                        layout=w.Layout(width="100%", max_width="1100px", margin="0"))  # no margin: no scrollbar
+        note = w.HTML(f"<small>SKEW: each class's share in its majority group, from {self.min_skew:g} "
+                      f"(1/{len(self.group_names)}: all groups equal; below it the majority would be the smallest "
+                      f"group) to 1 (no minority). GAP: corruption of the minority images, 0..{MAX_GAP}.</small>")
+        progress, runs = w.Output(), w.HTML()
 
-        def show(_=None) -> None:
-            fig = self.redraw(skew.value, gap.value)
-            with plot:
-                plot.clear_output(wait=True)
-                display(fig)
+        def redraw() -> None:
+            try:
+                image.value = self.picture(skew.value, gap.value, mode.value)
+            except UserError as error:
+                note.value = f"<b>{html.escape(str(error))}</b>"
 
         def choose(change) -> None:
             self.mode = change["new"]
+            button.description = f"run {self.run_label()}"
 
         def run(_) -> None:
-            with result:
-                result.clear_output()
-                metrics = self.run_selected()
-                print(f"{self.mode} at SKEW {self.geometry.skew:g}, GAP {self.geometry.gap}: acc {metrics['acc']:.1f}, "
-                      f"EOD max {metrics['eod_max']:.1f}, EOD mean {metrics['eod_mean']:.1f}"
-                      f"{' (stored)' if metrics['cached'] else ''}")
+            button.disabled, button.icon = True, "hourglass-half"
+            button.description = f"running {self.run_label()} …"
+            try:
+                with progress:
+                    progress.clear_output()
+                    self.run_selected()
+            except UserError as error:
+                self.history.append(f"{self.run_label()}: {error}")
+            finally:
+                progress.clear_output()
+                button.disabled, button.icon = False, "play"
+                button.description = f"run {self.run_label()}"
+            runs.value = "<b>Settings run so far</b><br>" + "<br>".join(html.escape(line) for line in self.history)
 
-        skew.observe(show, names="value")
-        gap.observe(show, names="value")
+        later = Debounced(redraw)
+        skew.observe(later, names="value")
+        gap.observe(later, names="value")
         mode.observe(choose, names="value")
+        mode.observe(later, names="value")
         button.on_click(run)
-        show()
-        return w.VBox([w.HBox([skew, gap, mode, button]), plot, result])
+        return w.VBox([w.HBox([skew, gap]), w.HBox([mode, button]), note, image, progress, runs])
 
     def show(self, live: bool | None = None) -> Figure | None:
-        """The live widget when a front end is connected (or ``live``), else the static figure of this setting."""
+        """The live widget when a front end is connected (or ``live``), else this setting's figure as a PNG image
+        (returned too, to save it)."""
         if live if live is not None else frontend_connected():
             display(self.widget())
             return None
-        fig = self.redraw(self.geometry.skew, self.geometry.gap)
-        display(fig)
-        return fig
+        display(Image(data=self.picture(self.geometry.skew, self.geometry.gap)))
+        return self.figure()

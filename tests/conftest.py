@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_needs import FASHION_MNIST_MARK, fashion_mnist_missing
 from PIL import Image
 
 from cobra_lab.data import load
-from cobra_lab.data.sources import DEBIAN_FASHION_MNIST, IDX_FILES
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -137,15 +137,42 @@ def bffhq_root(isolated_data_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def study_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the notebook runs and the advertised commands: a smoke run both make is computed once."""
+    return tmp_path_factory.mktemp("study_store")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """The address of a Ray cluster of two nodes on 127.0.0.1 (a head and a worker node, one CPU each), started
+    once for the tests that ask for it and stopped after them."""
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+    from cobra_lab.ray_backend import local_cluster
+
+    with local_cluster(nodes=2, cpus_per_node=1) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
 def session_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder (and cache) shared by the tests that build real Fashion-MNIST benchmarks."""
     return tmp_path_factory.mktemp("cobra_data")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{FASHION_MNIST_MARK}: skipped, with the reason, without Debian's "
+                                       "Fashion-MNIST")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``requires_fashion_mnist`` skip with their reason where the data is missing."""
+    if item.get_closest_marker(FASHION_MNIST_MARK) and (reason := fashion_mnist_missing()):
+        pytest.skip(reason)
+
+
 def _require_debian_fashion_mnist() -> None:
-    if not all((DEBIAN_FASHION_MNIST / f"{name}.gz").is_file() for name in IDX_FILES):
-        pytest.skip(f"Debian's Fashion-MNIST files are absent from {DEBIAN_FASHION_MNIST} "
-                    f"(apt install dataset-fashion-mnist)")
+    if reason := fashion_mnist_missing():
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

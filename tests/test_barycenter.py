@@ -78,7 +78,8 @@ def test_cobra_mode_uses_the_configured_discrepancy() -> None:
     counts = present.long() * 7
     mode = MODES.build("cobra").configured({"discrepancy": "l2"})
     torch.testing.assert_close(mode.target(phi, counts), barycenter(phi, present, "l2"))
-    assert MODES.build("cobra").configured({}).discrepancy == "sq"
+    mean = (phi * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True)  # [C, D] uniform over present
+    torch.testing.assert_close(MODES.build("cobra").configured({"discrepancy": "sq"}).target(phi, counts), mean)
 
 
 def test_discrepancy_option_in_configs_and_run_ids() -> None:

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 from engine_fixtures import smoke_config
 
+from cobra_lab.config import resolve
 from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS, dc
 from cobra_lab.methods.dc import (
@@ -137,7 +138,5 @@ def test_rowwise_cosine_distance():
 
 def test_reference_loops_and_norm_check():
     assert reference_loops(10) == (10, 50) and reference_loops(3) == (5, 10) and reference_loops(100) == (100, 10)
-    config = smoke_config("dc", "cobra")
-    config["net"]["norm"] = "batchnorm"
     with pytest.raises(UserError, match="per-image norm"):
-        METHODS.build("dc", config, (3, 16, 16), 4)
+        resolve("cdigits_bg", "dc", "cobra", 2, profile="smoke", overrides={"net.norm": "batchnorm"})

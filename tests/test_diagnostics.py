@@ -1,7 +1,9 @@
 """Residual geometry: group means, targets and the worst-case residual."""
 import torch
 
-from cobra_lab.diagnostics import group_means, residual_table, run_residuals, targets, worst_case_residual
+from cobra_lab.diagnostics import fairdd_pull, group_means, residual_table, run_residuals, targets, worst_case_residual
+from cobra_lab.methods.dm import DISTANCES
+from cobra_lab.modes import MODES
 from cobra_lab.sampling import cell_sample
 
 
@@ -22,6 +24,17 @@ def test_worst_case_residual_ignores_absent_groups() -> None:
     counts = torch.tensor([[3, 1, 0]])
     residual = worst_case_residual(phi, counts, torch.tensor([[1.0, 0.0]]))
     assert residual.tolist() == [9.0]
+
+
+def test_fairdd_loss_is_smallest_at_its_pull_point() -> None:
+    gen = torch.Generator().manual_seed(0)
+    phi = torch.randn(3, 4, 5, generator=gen)  # [C, G, D]
+    counts = torch.tensor([[9, 1, 1, 1], [5, 5, 0, 2], [0, 0, 7, 0]])
+    pull = fairdd_pull(phi, counts).requires_grad_(True)  # [C, D]
+    MODES.build("fairdd").loss(phi, counts, pull, DISTANCES["sq"]).backward()
+    torch.testing.assert_close(pull.grad, torch.zeros_like(pull), atol=1e-5, rtol=0)  # the pulls cancel there
+    torch.testing.assert_close(pull.detach(), targets(phi, counts)["cobra"])  # COBRA's point under the square norm
+    assert not torch.allclose(pull.detach(), targets(phi, counts)["vanilla"])
 
 
 def test_theorem_4_1_on_random_geometries() -> None:

@@ -1,5 +1,6 @@
 """Modes: targets, losses and the gradients they send to the synthetic images."""
 import torch
+from engine_fixtures import smoke_config
 
 from cobra_lab.methods import METHODS
 from cobra_lab.modes import MODES
@@ -48,8 +49,7 @@ def test_fairdd_ignores_absent_groups_and_sums():
 
 
 def _dm_setup():
-    config = {"distill": {"distance": "sq", "real_chunk": "auto"}, "net": {"arch": "convnet", "width": 8}, "ipc": 2}
-    method = METHODS.build("dm", config, (3, 16, 16), 3)
+    method = METHODS.build("dm", smoke_config("dm", "cobra"), (3, 16, 16), 3)
     generator = torch.Generator().manual_seed(0)
     net = method.new_net(generator)
     for parameter in net.parameters():

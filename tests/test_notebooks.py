@@ -1,15 +1,18 @@
 """Notebooks: committed clean (no outputs, one parameters cell matching params/<name>.yaml), and each runs under
-papermill with the smoke profile, writing its tables (CSV) and figures (PNG)."""
+papermill with the smoke profile, writing its tables (CSV) and figures (PNG) and showing every figure as an image."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 import yaml
+from data_needs import uses_fashion_mnist
 
+from cobra_lab import plots
 from cobra_lab.paths import repo_root
 
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
@@ -22,6 +25,12 @@ SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": 
                    "10_cross_arch": {"archs": ["convnet", "alexnet"]}, "11_low_ipc": {"ipcs": [1]},
                    "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
+# A cell draws a figure when it calls a figure-building function of cobra_lab.plots, saves one, or shows the explorer.
+FIGURE_MAKERS = sorted({name for name, function in vars(plots).items()
+                        if getattr(function, "__annotations__", {}).get("return") == "Figure"}
+                       | {"save_figure", "SkewGapExplorer"})
+FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")
+FIGURE_REPR = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")
 WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
                  "05_partial_labels", "06_tsne", "08_residuals", "09_discrepancy", "10_cross_arch", "11_low_ipc",
                  "12_interventions", "13_overhead"}
@@ -58,25 +67,51 @@ def test_parameter_file_matches(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def notebook_env(tmp_path_factory: pytest.TempPathFactory, session_data_root: Path):
+def notebook_env(study_store: Path, session_data_root: Path):
     """One data cache and one store shared by the notebook runs (the kernels inherit the environment)."""
-    store = tmp_path_factory.mktemp("notebook_store")
     patch = pytest.MonkeyPatch()
     patch.setenv("COBRA_LAB_DATA", str(session_data_root))
-    patch.setenv("COBRA_LAB_OUTPUTS", str(store))
-    yield store
+    patch.setenv("COBRA_LAB_OUTPUTS", str(study_store))
+    yield study_store
     patch.undo()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_with_smoke_profile(path: Path, tmp_path: Path, notebook_env: Path) -> None:
-    out_dir = tmp_path / "out"
+def needing_data(paths: list[Path]) -> list:
+    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks marked as needing its files."""
+    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist] if uses_fashion_mnist(parameters(path))
+                         else []) for path in paths]
+
+
+@pytest.fixture(scope="module", params=needing_data(NOTEBOOKS), ids=lambda p: p.stem)
+def executed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, notebook_env: Path):
+    """A notebook run once under papermill with the smoke profile: its path, its out_dir and the executed copy."""
+    path, folder = request.param, tmp_path_factory.mktemp(request.param.stem)
+    out_dir = folder / "out"
     parameters = {"profile": "smoke", "out_dir": str(out_dir), **SMOKE_OVERRIDES.get(path.stem, {})}
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters=parameters, kernel_name="python3",
+    papermill.execute_notebook(str(path), str(folder / path.name), parameters=parameters, kernel_name="python3",
                                cwd=str(repo_root()), progress_bar=False)
+    return path, out_dir, nbformat.read(folder / path.name, as_version=4)
+
+
+def test_runs_with_smoke_profile(executed) -> None:
+    path, out_dir, _ = executed
     figures = sorted(out_dir.glob("*.png"))
     assert figures, f"{path.name} saved no PNG under out_dir"
     assert all(figure.stat().st_size > 0 for figure in figures)
     if path.stem in WRITES_TABLES:
         tables = sorted(out_dir.glob("*.csv"))
         assert tables and all(len(t.read_text().splitlines()) > 1 for t in tables), "no table with rows written"
+
+
+def test_figures_reach_the_page_as_images(executed) -> None:
+    """No output is a figure's bare text repr, and every cell that draws a figure shows a PNG."""
+    path, _, notebook = executed
+    drawing = [cell for cell in notebook.cells if cell.cell_type == "code" and FIGURE_CALL.search(cell.source)]
+    assert drawing, f"{path.name} draws no figure"
+    for cell in notebook.cells:
+        texts = [output.get("text", "") for output in cell.get("outputs", [])] + \
+            [output.get("data", {}).get("text/plain", "") for output in cell.get("outputs", [])]
+        assert not any(FIGURE_REPR.search(text) for text in texts), f"a figure shown as text in:\n{cell.source}"
+    for cell in drawing:
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), \
+            f"no PNG output from the cell:\n{cell.source}"

@@ -47,7 +47,9 @@ def test_fresh_stores_give_identical_metrics(tmp_path):
     folder = tmp_path / "a" / "runs" / first["run_id"]
     assert {p.name for p in folder.iterdir()} >= {"config.yaml", "metrics.json", "log.txt", "timing.json"}
     synsets = list((tmp_path / "a" / "synsets").iterdir())
-    assert len(synsets) == 1 and {p.name for p in synsets[0].iterdir()} == {"synset.pt"}  # checkpoint dropped
+    assert folder.joinpath("metrics.json.sha256").is_file() and not folder.joinpath(".lock").exists()
+    names = {p.name for p in synsets[0].iterdir()}
+    assert len(synsets) == 1 and names == {"synset.pt", "synset.pt.sha256"}  # checkpoint dropped, lock released
 
 
 def test_runs_differing_only_in_evaluation_share_the_distilled_set(tmp_path):

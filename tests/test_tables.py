@@ -67,6 +67,18 @@ def test_select_and_summary_sentence() -> None:
     assert math.isclose(select(AGG, eod_max=66.3)["acc"].iloc[0], 71.8)
 
 
+def test_ties_are_reported_as_ties() -> None:
+    tied = agg_rows([("cdigits_bg", "dm", "vanilla", 10, 100.0, 9.7), ("cdigits_bg", "dm", "fairdd", 10, 100.0, 10.3),
+                     ("cdigits_bg", "dm", "cobra", 10, 100.001, 9.7),  # prints as 100.00: a tie too
+                     ("cdigits_bg", "dm", "vanilla", 50, 90.0, 40.0), ("cdigits_bg", "dm", "cobra", 50, 95.0, 75.0)])
+    _, bold = results_table(tied, rows=["dataset", "ipc"])
+    assert bold.loc[("cdigits_bg", 10)].sum() == 3  # all three bold, none singled out
+    assert bold.loc[("cdigits_bg", 50), ("dm", "vanilla", "ours")] and bold.loc[("cdigits_bg", 50)].sum() == 1
+    sentence = summary_sentence(tied)
+    assert "tie vanilla = fairdd = cobra 1/2" in sentence and "vanilla 1/2" in sentence
+    assert "cobra 1/2" not in sentence.replace("= cobra 1/2", "")
+
+
 @pytest.mark.parametrize("knob", ["skew", "gap"])
 def test_table2_has_every_row(knob: str) -> None:
     rows = paper.paper_values()["table2"][knob]

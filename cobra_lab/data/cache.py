@@ -1,4 +1,4 @@
-"""On-disk cache of built tensors: read when intact, else rebuilt and written atomically."""
+"""On-disk cache of built tensors: read when intact (checksum and keys), else rebuilt and written, checked."""
 from __future__ import annotations
 
 import warnings
@@ -7,33 +7,50 @@ from pathlib import Path
 
 import torch
 
-from ..io import atomic_torch_save, torch_load
+from ..integrity import DamagedFile, expect, move_aside, parse_torch, read_checked, save_torch
+from ..locks import FileLock
 
 
-def _read(path: Path, keys: Iterable[str]) -> dict[str, torch.Tensor] | None:
-    """The tensors stored at ``path``, or None if it is absent, unreadable or lacks one of ``keys``."""
-    if not path.is_file():
-        return None
+def _read(path: Path, keys: tuple[str, ...], repair: bool) -> dict[str, torch.Tensor] | None:
+    """The tensors stored at ``path``, or None if absent or damaged (with ``repair``: reported and moved aside)."""
+    def check(stored: object) -> None:
+        expect(isinstance(stored, dict), "does not hold a mapping of tensors")
+        missing = [key for key in keys if not isinstance(stored.get(key), torch.Tensor)]  # type: ignore[union-attr]
+        expect(not missing, f"lacks {', '.join(missing)}")
+
     try:
-        stored = torch_load(path)
-    except Exception:  # truncated or corrupt file (zip, pickle, EOF errors...): treat as absent
+        return read_checked(path, parse_torch, check)
+    except DamagedFile as damage:
+        if repair:
+            move_aside(damage, "rebuilding the data cache")
         return None
-    if not isinstance(stored, dict) or any(not isinstance(stored.get(key), torch.Tensor) for key in keys):
-        return None
-    return stored
 
 
 def cached(path: Path, keys: Iterable[str], build: Callable[[], dict[str, torch.Tensor]],
            enabled: bool = True) -> dict[str, torch.Tensor]:
-    """``build()``'s tensors, read from ``path`` when an intact copy is there, else built and saved there."""
+    """``build()``'s tensors, read from ``path`` when an intact copy is there, else built and saved there
+    (under a lock, so processes sharing the cache build each file once)."""
     keys = tuple(keys)
-    stored = _read(path, keys) if enabled else None
+    stored = _read(path, keys, repair=False) if enabled else None
     if stored is not None:
         return stored
-    tensors = build()
-    if enabled:
+    if not enabled:
+        return build()
+    lock = FileLock(path.with_name(path.name + ".lock"), f"data cache {path.name}")
+    try:
+        lock.acquire()
+    except OSError as err:
+        warnings.warn(f"could not write the data cache {path} ({err}); continuing without it", stacklevel=2)
+        return build()
+    try:
+        stored = _read(path, keys, repair=True)
+        if stored is not None:
+            return stored
+        tensors = build()
         try:
-            atomic_torch_save(path, tensors)
+            save_torch(path, tensors)
         except OSError as err:
             warnings.warn(f"could not write the data cache {path} ({err}); continuing without it", stacklevel=2)
-    return tensors
+        return tensors
+    finally:
+        lock.release()

@@ -19,7 +19,8 @@ from ..registry import Registry
 from .seeding import generator
 
 REPO_DATA = repo_root() / "data"
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+# where Debian's dataset-fashion-mnist puts its files ($COBRA_LAB_DEBIAN_FASHION_MNIST elsewhere: tests hide it)
+DEBIAN_FASHION_MNIST = Path(os.environ.get("COBRA_LAB_DEBIAN_FASHION_MNIST") or "/usr/share/datasets/fashion-mnist")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
                  "batches.meta")
@@ -49,8 +50,12 @@ SOURCES: Registry[Source] = Registry("source")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``root``, else $COBRA_LAB_DATA, else ``<repo>/data``."""
-    return Path(root or os.environ.get("COBRA_LAB_DATA") or REPO_DATA).expanduser()
+    """The data folder: ``root``, else $COBRA_LAB_DATA, else ``<repo>/data``; one that is a file is a UserError."""
+    folder = Path(root or os.environ.get("COBRA_LAB_DATA") or REPO_DATA).expanduser()
+    if folder.exists() and not folder.is_dir():
+        where = "--root" if root else "$COBRA_LAB_DATA" if os.environ.get("COBRA_LAB_DATA") else "the data folder"
+        raise UserError(f"{where} {folder} is a file, not a folder")
+    return folder
 
 
 def load_source(name: str, root: str | os.PathLike | None = None, seed: int = 0) -> Source:

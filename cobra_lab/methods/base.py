@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .. import nets
-from ..compiled import frozen_embedder
+from ..compiled import compilation_failed, frozen_embedder
 from ..sampling import RealBatch
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -18,6 +18,7 @@ class Method:
     """A statistic Phi of a batch (per cell for real images, per class for synthetic ones) and a distance D."""
 
     name = "method"
+    norms: tuple[str, ...] | None = None  # the net norms the method works with (None: any)
     cpu_chunk = 128  # real images per forward on the CPU (measured per method with benchmarks/bench_step.py)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
@@ -29,14 +30,15 @@ class Method:
 
     def chunk_size(self, device: torch.device) -> int:
         """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
-        chunk = self.config.get("real_chunk", "auto")
-        if chunk in (None, "auto"):
+        chunk = self.config["real_chunk"]
+        if chunk == "auto":
             return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
 
     def compiles(self, device: torch.device) -> bool:
-        """Whether passes on ``device`` run compiled: ``distill.compile`` is on and the device is the CPU."""
-        return bool(self.config.get("compile", False)) and device.type == "cpu"
+        """Whether passes on ``device`` run compiled: ``distill.compile`` is on, the device is the CPU and compiling
+        has not failed in this process."""
+        return self.config["compile"] and device.type == "cpu" and not compilation_failed()
 
     def embedder(self, net: nn.Module, device: torch.device,
                  chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..compiled import compiled_for, weights_of
-from ..errors import UserError
+from ..compiled import compile_function, compiled_for, compiled_or_eager, weights_of
 from ..sampling import RealBatch
 from ..threads import one_thread, single_threaded_pool
 from ..training import train_epochs
@@ -156,8 +155,9 @@ def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: t
     return per_run.new_zeros(sizes.numel(), per_run.shape[1]).index_add(0, ids, per_run)
 
 
-def _class_gradient_functions(skeleton: nn.Module) -> tuple[Callable, Callable]:
-    """Compiled (class gradients, their vector-Jacobian product w.r.t. the images) for one architecture.
+def _class_gradient_functions(skeleton: nn.Module) -> tuple[Callable, Callable, Callable]:
+    """Compiled (class gradients, their vector-Jacobian product w.r.t. the images) for one architecture, and the
+    product eager (for a backward whose compilation fails).
 
     class gradients: (state, x [C, n, ...], labels [C, n]) -> [C, D], each class's mean cross-entropy
     gradient w.r.t. the matched weights (``torch.func.grad`` vmapped over classes); the product takes a
@@ -178,7 +178,7 @@ def _class_gradient_functions(skeleton: nn.Module) -> tuple[Callable, Callable]:
         _, pull_back = torch.func.vjp(lambda images: class_gradients(state, images, labels), x)
         return pull_back(cotangent)[0]  # [C, n, ...]
 
-    return torch.compile(class_gradients, dynamic=False), torch.compile(images_gradient, dynamic=False)
+    return compile_function(class_gradients), compile_function(images_gradient), images_gradient
 
 
 class _CompiledClassGradients(torch.autograd.Function):
@@ -187,13 +187,15 @@ class _CompiledClassGradients(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, labels: torch.Tensor, state: dict, functions: tuple) -> torch.Tensor:
         ctx.save_for_backward(x, labels)
-        ctx.state, ctx.images_gradient = state, functions[1]
+        ctx.state, ctx.functions = state, functions
         return functions[0](state, x, labels)
 
     @staticmethod
     def backward(ctx, cotangent: torch.Tensor) -> tuple:
         x, labels = ctx.saved_tensors
-        return ctx.images_gradient(ctx.state, x, labels, cotangent.contiguous()), None, None, None
+        arguments = (ctx.state, x, labels, cotangent.contiguous())
+        gradient = compiled_or_eager(lambda: ctx.functions[1](*arguments), lambda: ctx.functions[2](*arguments))
+        return gradient, None, None, None
 
 
 def compiled_class_gradients(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -227,17 +229,15 @@ class DC(Method):
     """DC: Phi = gradient of the mean cross-entropy; D = per-row cosine distance; outer/inner loops."""
 
     name = "dc"
+    norms = ("instancenorm", "groupnorm", "none")  # per-image gradients need a norm that mixes no images
     cpu_chunk = 64  # measured with benchmarks/bench_step.py at quick sizes: see benchmarks/README.md
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        if self.net_config.get("norm", "instancenorm") not in ("instancenorm", "groupnorm", "none"):
-            raise UserError(f"method dc needs a per-image norm (instancenorm, groupnorm or none), "
-                            f"not {self.net_config['norm']!r}")
         ipc = int(config["ipc"])
         outer, inner = reference_loops(ipc)
-        self.outer = int(self.config.get("outer_loop") or outer)
-        self.inner = int(self.config.get("inner_loop") or inner)
+        self.outer = int(self.config["outer_loop"] or outer)
+        self.inner = int(self.config["inner_loop"] or inner)
         self.shapes: list[tuple[int, int]] = []
 
     def rounds(self) -> int:
@@ -296,11 +296,17 @@ class DC(Method):
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
         ipc = x_syn.shape[0] // self.num_classes
-        if self.compiles(x_syn.device):
-            return compiled_class_gradients(net, augment(x_syn).view(self.num_classes, ipc, *x_syn.shape[1:]))
+        augmented = augment(x_syn)  # [C * ipc, C, H, W]
         cell = torch.arange(self.num_classes, device=x_syn.device).repeat_interleave(ipc)  # [C * ipc]
         sizes = torch.full((self.num_classes,), ipc, device=x_syn.device)
-        return cell_gradients(net, augment(x_syn), cell, sizes, cell, create_graph=True)
+
+        def eager() -> torch.Tensor:
+            return cell_gradients(net, augmented, cell, sizes, cell, create_graph=True)
+
+        if self.compiles(x_syn.device):
+            return compiled_or_eager(
+                lambda: compiled_class_gradients(net, augmented.view(self.num_classes, ipc, *x_syn.shape[1:])), eager)
+        return eager()
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return rowwise_cosine_distance(u, v, self.shapes)

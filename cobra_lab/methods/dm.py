@@ -25,7 +25,7 @@ class DM(Method):
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""
-        epochs = int(self.config.get("warmup_epochs", 0))
+        epochs = int(self.config["warmup_epochs"])
         if epochs > 0:
             dsa = DSA(self.config["dsa_strategy"]) if self.config["dsa"] else None
             train_epochs(net, x_syn.detach(), y_syn, epochs, lr=float(self.config["lr_net"]), generator=generator,

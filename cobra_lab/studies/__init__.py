@@ -23,6 +23,9 @@ def study_grids(name: str, params: dict) -> list[dict]:
     """The grids study ``name`` runs for ``params`` (keys it does not take, such as out_dir, are ignored)."""
     build = STUDIES.get(name)
     taken = inspect.signature(build).parameters
+    missing = [key for key, parameter in taken.items() if parameter.default is parameter.empty and key not in params]
+    if missing:
+        raise UserError(f"the parameters of {name} lack {', '.join(missing)}")
     return build(**{key: value for key, value in params.items() if key in taken})
 
 
@@ -32,10 +35,14 @@ def grids_from_file(path: str | Path, overrides: dict | None = None) -> list[dic
     path = Path(path)
     if not path.exists():
         raise UserError(f"no such sweep file: {path}")
+    if not path.is_file():
+        raise UserError(f"{path} is a folder, not a sweep file")
     try:
-        content = yaml.safe_load(path.read_text()) or {}
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise UserError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read the sweep file {path}: {error}") from None
     if not isinstance(content, dict):
         raise UserError(f"{path} must hold a mapping")
     for key, value in (overrides or {}).items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..paper import table18_lookup
+from ..schema import DistillConfig, EvalConfig
 from ..tables import cell_text, paper_text
 
 # label -> (stage, mode, config overrides); the definitions are in the notebook and in the modules named
@@ -15,13 +16,16 @@ INTERVENTIONS = {
     "COBRA": ("during distillation: barycenter target", "cobra", {}),
 }
 
+# the options the interventions set, at the schema's defaults (a table column is absent when no run set it)
+PLAIN = {"distill.extractor": DistillConfig.defaults()["extractor"],
+         "eval.group_weighting": EvalConfig.defaults()["group_weighting"]}
+
 
 def label(row: pd.Series) -> str:
     """Which intervention an aggregated result row is."""
     for name, (_, mode, overrides) in INTERVENTIONS.items():
         if row["mode"] == mode and all(row.get(key) == value for key, value in overrides.items()) and \
-                (overrides or (row.get("distill.extractor", "random") == "random"
-                               and row.get("eval.group_weighting", "none") == "none")):
+                (overrides or all(row.get(key, default) == default for key, default in PLAIN.items())):
             return name
     return "other"
 

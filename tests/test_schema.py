@@ -1,0 +1,108 @@
+"""The typed config: run ids unchanged for stored configs, every profile valid, execution and later options."""
+import copy
+
+import pytest
+
+from cobra_lab.config import load_profile, profile_names, resolve
+from cobra_lab.errors import UserError
+from cobra_lab.methods import METHODS
+from cobra_lab.schema import DISTILL_SECTIONS, FULL, EvalConfig, sections, with_defaults
+from cobra_lab.store import run_id, synset_id
+
+# Run ids and distilled-set ids computed by the code before the schema existed (commit 6fc4fc4); a stored run
+# must keep its id, or the store would silently recompute it.
+STORED_IDS = [
+    (("cdigits_bg", "dm", "cobra", 2, {"profile": "smoke"}),
+     "cdigits_bg-dm-cobra-ipc2-smoke-s0-9b189795bd59", "cdigits_bg-dm-cobra-ipc2-smoke-s0-de24bb28915d"),
+    (("cdigits_bg", "dc", "vanilla", 2, {"profile": "smoke"}),
+     "cdigits_bg-dc-vanilla-ipc2-smoke-s0-7ebb6f952138", "cdigits_bg-dc-vanilla-ipc2-smoke-s0-62451dd24b04"),
+    (("cdigits_bg", "full", None, 0, {"profile": "smoke"}),
+     "cdigits_bg-full-smoke-s0-e40aadc6b2eb", "cdigits_bg-full-smoke-s0-f4f5eba36a7a"),
+    (("cfmnist_bg", "dm", "fairdd", 10, {"profile": "quick", "seed": 1}),
+     "cfmnist_bg-dm-fairdd-ipc10-quick-s1-51f949abea54", "cfmnist_bg-dm-fairdd-ipc10-quick-s1-45f04e68f6dc"),
+    (("cfmnist_bg", "dc", "cobra", 10, {"profile": "quick"}),
+     "cfmnist_bg-dc-cobra-ipc10-quick-s0-1fadd58c2f53", "cfmnist_bg-dc-cobra-ipc10-quick-s0-42107893572a"),
+    (("cfmnist_bg", "full", None, 0, {"profile": "quick"}),
+     "cfmnist_bg-full-quick-s0-666bca020a26", "cfmnist_bg-full-quick-s0-6e2ce643f240"),
+    (("cfmnist_bg", "dm", "cobra", 50, {"profile": "paper"}),
+     "cfmnist_bg-dm-cobra-ipc50-paper-s0-dcad60a95714", "cfmnist_bg-dm-cobra-ipc50-paper-s0-2081d2137a9e"),
+    (("cdigits_bg", "dm", "cobra", 10, {"profile": "demo"}),
+     "cdigits_bg-dm-cobra-ipc10-demo-s0-e952df339200", "cdigits_bg-dm-cobra-ipc10-demo-s0-c2bcadea5325"),
+    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "preset": "cobra_official"}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-aa28e7ce7a19", "cfmnist_bg-dm-cobra-ipc10-quick-s0-87a4cc89e8d3"),
+    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "data": {"skew": 0.7, "gap": 2}}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-b1bf0f82ea6d", "cfmnist_bg-dm-cobra-ipc10-quick-s0-9975945a94f4"),
+    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "data": {"known_groups": 0.25}}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-3092fc9aae54", "cfmnist_bg-dm-cobra-ipc10-quick-s0-2cc21276dcae"),
+    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "overrides": {"distill.discrepancy": "l1"}}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-c22f1bcf2aaf", "cfmnist_bg-dm-cobra-ipc10-quick-s0-5e417ae7c127"),
+    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "overrides": {"eval.arch": "alexnet"}}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-0a631b12b522", "cfmnist_bg-dm-cobra-ipc10-quick-s0-b5eadda28f08"),
+    (("cfmnist_bg", "dm", "vanilla", 10, {"profile": "quick", "overrides": {"distill.extractor": "fair"}}),
+     "cfmnist_bg-dm-vanilla-ipc10-quick-s0-a6bf776ad158", "cfmnist_bg-dm-vanilla-ipc10-quick-s0-292410447ec1"),
+    (("cfmnist_bg", "dm", "vanilla", 10, {"profile": "quick", "overrides": {"eval.group_weighting": "balanced"}}),
+     "cfmnist_bg-dm-vanilla-ipc10-quick-s0-242dca5940a7", "cfmnist_bg-dm-vanilla-ipc10-quick-s0-f96902cf2fce"),
+    (("cfmnist_bg", "dm", "df", 10, {"profile": "quick"}),
+     "cfmnist_bg-dm-df-ipc10-quick-s0-8b8e52479188", "cfmnist_bg-dm-df-ipc10-quick-s0-360d3f659fdb"),
+    (("cfmnist_bg", "dm", "cobra", 10,
+      {"profile": "quick", "runs": 1, "overrides": {"distill.iterations": 500, "eval.epochs": 200}}),
+     "cfmnist_bg-dm-cobra-ipc10-quick-s0-3a531e748851", "cfmnist_bg-dm-cobra-ipc10-quick-s0-9ec9ac0b6d25"),
+]
+
+
+@pytest.mark.parametrize("args, stored_run, stored_synset", STORED_IDS, ids=[row[1] for row in STORED_IDS])
+def test_run_ids_of_stored_configs_are_unchanged(args, stored_run, stored_synset) -> None:
+    dataset, method, mode, ipc, options = args
+    config = resolve(dataset, method, mode, ipc, **options)
+    assert run_id(config) == stored_run and synset_id(config) == stored_synset
+
+
+@pytest.mark.parametrize("profile", profile_names())
+@pytest.mark.parametrize("method", [*METHODS.names(), FULL])
+def test_every_profile_resolves_every_method_with_every_key(profile: str, method: str) -> None:
+    config = resolve("cdigits_bg", method, "cobra", 2, profile=profile)
+    for section in sections(method)[1:]:  # data is checked by the loader
+        assert list(config[section.name]) == section.keys()
+    assert ("distill" in config) == (method != FULL)
+
+
+def test_every_method_has_a_distill_section() -> None:
+    assert set(DISTILL_SECTIONS) == set(METHODS.names())
+
+
+def test_execution_options_never_change_the_run_id() -> None:
+    base = resolve("cdigits_bg", "dc", "cobra", 2, profile="quick")
+    other = resolve("cdigits_bg", "dc", "cobra", 2, profile="quick",
+                    overrides={"distill.real_chunk": 16, "distill.compile": False})
+    assert other["distill"]["real_chunk"] == 16 and base["distill"]["compile"] is True
+    assert run_id(other) == run_id(base) and synset_id(other) == synset_id(base)
+
+
+def test_a_config_stored_before_the_later_options_keeps_its_id() -> None:
+    config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
+    old = copy.deepcopy(config)
+    for key in ("discrepancy", "extractor", "extractor_epochs", "compile"):
+        del old["distill"][key]
+    for key in ("arch", "group_weighting"):  # smoke's eval.max_test (1000) is not at its default
+        del old["eval"][key]
+    assert run_id(old) == run_id(config) and with_defaults(old) == config
+
+
+def test_profiles_are_completed_and_values_normalised() -> None:
+    assert load_profile("quick")["methods"]["full"]["eval"]["group_weighting"] == "none"
+    config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke",
+                     overrides={"distill.lr_img": 3, "distill.iterations": 2.0})
+    assert config["distill"]["lr_img"] == 3.0 and isinstance(config["distill"]["lr_img"], float)
+    assert config["distill"]["iterations"] == 2 and isinstance(config["distill"]["iterations"], int)
+    assert EvalConfig.defaults() == {"max_test": None, "arch": None, "group_weighting": "none"}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"distill.lr_img": "1"}, "distill.lr_img must be a positive number, got '1'"),
+    ({"distill.dsa": 1}, "distill.dsa must be true or false, got 1"),
+    ({"eval.runs": True}, "eval.runs must be an integer >= 1, got True"),
+    ({"mode": None}, "unknown mode None"),
+])
+def test_values_of_the_wrong_type_are_refused(overrides: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides=overrides)

@@ -94,7 +94,8 @@ def test_profiles_are_completed_and_values_normalised() -> None:
                      overrides={"distill.lr_img": 3, "distill.iterations": 2.0})
     assert config["distill"]["lr_img"] == 3.0 and isinstance(config["distill"]["lr_img"], float)
     assert config["distill"]["iterations"] == 2 and isinstance(config["distill"]["iterations"], int)
-    assert EvalConfig.defaults() == {"max_test": None, "arch": None, "group_weighting": "none"}
+    assert EvalConfig.defaults() == {"max_test": None, "arch": None, "group_weighting": "none",
+                                     "ensemble": True, "compile": False}
 
 
 @pytest.mark.parametrize("overrides, message", [

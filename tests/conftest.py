@@ -142,6 +142,17 @@ def study_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("study_store")
 
 
+@pytest.fixture(scope="module")
+def study_env(study_store: Path, session_data_root: Path):
+    """The shared data folder and store as the environment (notebook kernels inherit it): the notebook runs and
+    the advertised commands compute each smoke run once."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COBRA_LAB_DATA", str(session_data_root))
+    patch.setenv("COBRA_LAB_OUTPUTS", str(study_store))
+    yield study_store
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     """The address of a Ray cluster of two nodes on 127.0.0.1 (a head and a worker node, one CPU each), started

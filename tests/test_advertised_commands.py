@@ -82,16 +82,6 @@ def test_the_advertised_commands_are_found():
     assert "cobra-lab sweep params/13_overhead.yaml" not in COMMANDS  # not a grid of runs: the benchmark is
 
 
-@pytest.fixture(scope="module")
-def study_env(study_store: Path, session_data_root: Path):
-    """The data folder and store of the notebook tests (the kernels there read what ran here)."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("COBRA_LAB_DATA", str(session_data_root))
-    patch.setenv("COBRA_LAB_OUTPUTS", str(study_store))
-    yield study_store
-    patch.undo()
-
-
 def smoke_argv(command: str, ray_address: str | None = None) -> list[str]:
     """A ``cobra-lab`` command line cut to smoke size: the smoke profile with its own value of every key a
     ``--set`` changes; for sweeps the notebook tests' smaller grids, and the file's own value of every ``--param``

@@ -66,16 +66,6 @@ def test_parameter_file_matches(path: Path) -> None:
     assert stored == parameters(path)
 
 
-@pytest.fixture(scope="module")
-def notebook_env(study_store: Path, session_data_root: Path):
-    """One data cache and one store shared by the notebook runs (the kernels inherit the environment)."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("COBRA_LAB_DATA", str(session_data_root))
-    patch.setenv("COBRA_LAB_OUTPUTS", str(study_store))
-    yield study_store
-    patch.undo()
-
-
 def needing_data(paths: list[Path]) -> list:
     """The notebooks as test parameters, those that run Fashion-MNIST benchmarks marked as needing its files."""
     return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist] if uses_fashion_mnist(parameters(path))
@@ -83,7 +73,7 @@ def needing_data(paths: list[Path]) -> list:
 
 
 @pytest.fixture(scope="module", params=needing_data(NOTEBOOKS), ids=lambda p: p.stem)
-def executed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, notebook_env: Path):
+def executed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, study_env: Path):
     """A notebook run once under papermill with the smoke profile: its path, its out_dir and the executed copy."""
     path, folder = request.param, tmp_path_factory.mktemp(request.param.stem)
     out_dir = folder / "out"

@@ -17,6 +17,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager
+from .training import sgd_epochs
 
 
 def can_stack(net: nn.Module) -> bool:
@@ -108,11 +109,7 @@ def train_ensemble_epochs(ensemble: NetEnsemble, x: torch.Tensor, y: torch.Tenso
     if len(generators) != ensemble.size:
         raise ValueError(f"{ensemble.size} nets need {ensemble.size} generators, got {len(generators)}")
     ensemble.train()
-    optimizer = torch.optim.SGD(ensemble.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    for epoch in range(epochs):
-        if decay_at is not None and epoch == decay_at:
-            optimizer = torch.optim.SGD(ensemble.parameters(), lr=lr * 0.1, momentum=momentum,
-                                        weight_decay=weight_decay)
+    for epoch, optimizer in sgd_epochs(ensemble.parameters(), epochs, lr, momentum, weight_decay, decay_at):
         orders = torch.stack([torch.randperm(x.shape[0], generator=g) for g in generators])  # [R, N]
         for start in range(0, x.shape[0], batch):
             rows = orders[:, start:start + batch]  # [R, B]

@@ -1,7 +1,7 @@
 """Plain supervised training of a network on a tensor dataset (evaluation nets, DC inner loops, warm-ups)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def sgd_epochs(parameters: Iterable[torch.Tensor], epochs: int, lr: float, momentum: float, weight_decay: float,
+               decay_at: int | None) -> Iterator[tuple[int, torch.optim.SGD]]:
+    """(epoch, optimiser) for each epoch: SGD at ``lr``, and from epoch ``decay_at`` a fresh one at lr x0.1
+    (momentum reset), as the reference evaluation does."""
+    parameters = list(parameters)
+    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    for epoch in range(epochs):
+        if decay_at is not None and epoch == decay_at:
+            optimizer = torch.optim.SGD(parameters, lr=lr * 0.1, momentum=momentum, weight_decay=weight_decay)
+        yield epoch, optimizer
+
+
 def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, generator: torch.Generator,
                  batch: int = 256, momentum: float = 0.0, weight_decay: float = 0.0, decay_at: int | None = None,
                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
@@ -25,10 +37,7 @@ def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, 
     reference evaluation does. ``sample_weight`` [N] weights each image's cross-entropy (a weighted batch mean).
     """
     net.train()
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    for epoch in range(epochs):
-        if decay_at is not None and epoch == decay_at:
-            optimizer = torch.optim.SGD(net.parameters(), lr=lr * 0.1, momentum=momentum, weight_decay=weight_decay)
+    for epoch, optimizer in sgd_epochs(net.parameters(), epochs, lr, momentum, weight_decay, decay_at):
         order = torch.randperm(x.shape[0], generator=generator)
         for start in range(0, x.shape[0], batch):
             rows = order[start:start + batch]

@@ -16,23 +16,18 @@ from __future__ import annotations
 import copy
 import os
 import struct
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+
+from .errors import warn
 
 _COMPILED: dict[tuple[str, str], object] = {}  # (what, architecture as its module repr) -> compiled function(s)
 _STATE: dict[str, object] = {"cache": None, "failure": None}  # the swept cache folder; the first compile error
 T = TypeVar("T")
-
-
-def warn(message: str) -> None:
-    """One ``cobra-lab: warning:`` line on stderr, printed above any progress bar."""
-    tqdm.write(f"cobra-lab: warning: {message}", file=sys.stderr)
 
 
 def inductor_cache() -> Path:

@@ -1,12 +1,20 @@
-"""User-facing errors: one line, no traceback, exit code 2."""
+"""User-facing errors and warnings: one line, no traceback (errors exit with code 2)."""
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
+
+from tqdm.auto import tqdm
 
 
 class UserError(ValueError):
     """A bad value from the user; the CLI prints its message on one line and exits 2."""
+
+
+def warn(message: str) -> None:
+    """One ``cobra-lab: warning:`` line on stderr, written above any progress bar."""
+    tqdm.write(f"cobra-lab: warning: {message}", file=sys.stderr)
 
 
 def _finite(name: str, value: object, allowed: str) -> float:

@@ -9,7 +9,6 @@ import io
 import json
 import math
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 
 import torch
 import yaml
-from tqdm.auto import tqdm
 
+from .errors import warn
 from .io import atomic_write_bytes, atomic_write_text
 
 SIDECAR_SUFFIX = ".sha256"
@@ -167,11 +166,6 @@ def expect_tensor(obj: dict, key: str, shape: tuple[int, ...], floating: bool = 
     if floating:
         expect(value.is_floating_point() and bool(torch.isfinite(value).all()), f"{key} holds non-finite values")
     return value
-
-
-def warn(message: str) -> None:
-    """One ``cobra-lab: warning: ...`` line on stderr (written above any progress bar)."""
-    tqdm.write(f"cobra-lab: warning: {message}", file=sys.stderr)
 
 
 def move_aside(damage: DamagedFile, action: str, log: Callable[[str], None] | None = None) -> Path | None:

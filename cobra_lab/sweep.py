@@ -117,11 +117,6 @@ class GridPart:
 GRID_KEYS = tuple(spec.name for spec in fields(GridPart))
 
 
-def count_runs(grid: dict | list[dict]) -> int:
-    """How many runs a grid holds (duplicates counted), without resolving them."""
-    return sum(len(GridPart.parse(part).cells()) for part in _grid_parts(grid))
-
-
 def _grid_parts(grid: dict | list[dict]) -> list:
     """The mappings of a grid; an empty one is a UserError."""
     parts = _as_list(grid)

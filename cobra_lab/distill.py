@@ -106,7 +106,8 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     """One update of the synthetic images x_syn [classes * ipc, C, H, W]; returns the loss, detached.
 
     Samples a real batch of train_x [N, C, H, W], draws one DSA op shared by every real and synthetic
-    image, computes both statistics, the mode's loss, and takes one optimiser step.
+    image, computes both statistics, the mode's loss plus the method's ``extra_loss``, and takes one optimiser
+    step.
     """
     batch = sampler.sample(generator)
     if dsa is not None:
@@ -119,6 +120,9 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
     loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance,
                      population=batch.population.to(train_x.device))
+    extra = method.extra_loss(net, batch, syn)
+    if extra is not None:
+        loss = loss + extra
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

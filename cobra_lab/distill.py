@@ -100,6 +100,13 @@ def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Gene
     return data.train.x[index].clone(), labels, index, data.train.a_observed[index]
 
 
+def image_lr(settings: dict, iteration: int) -> float:
+    """The images' learning rate at ``iteration`` (from 0): ``lr_img`` halved at each of ``lr_img_halve_at``
+    reached, a pure function of the iteration so a resumed run follows the same schedule."""
+    halvings = sum(iteration >= step for step in settings["lr_img_halve_at"] or [])
+    return float(settings["lr_img"]) * 0.5 ** halvings
+
+
 def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer,
                sampler: CellSampler, dsa: DSA | None, train_x: torch.Tensor,
                generator: torch.Generator) -> torch.Tensor:
@@ -188,6 +195,8 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
                desc=f"distill {config['method']}/{config['mode']}", unit="it", leave=False)
     for iteration in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = image_lr(settings, iteration)
         net = method.new_net(generator).to(device)
         method.prepare(net, x_syn, y_syn, generator)
         for round_index in range(method.rounds()):

@@ -86,6 +86,16 @@ def dsa_strategy(name: str, value: Any) -> str:
     return value
 
 
+def iterations_list(name: str, value: Any) -> list[int]:
+    """A list of increasing iteration numbers >= 1."""
+    if not isinstance(value, (list, tuple)):
+        raise UserError(f"{name} must be a list of iteration numbers, got {value!r}")
+    steps = [check_int(name, step, 1) for step in value]
+    if steps != sorted(set(steps)):
+        raise UserError(f"{name} must be increasing iteration numbers, got {value!r}")
+    return steps
+
+
 def device(name: str, value: Any) -> str:
     """auto, cpu, cuda or cuda:N; a CUDA device must be there."""
     if value in ("auto", "cpu"):
@@ -191,6 +201,7 @@ class DistillConfig(Section):
     discrepancy: str = option(one_of(DISCREPANCIES), "sq", later=True)
     extractor: str = option(one_of(("random", "fair")), "random", later=True)
     extractor_epochs: int = option(integer(1), 1, later=True)
+    lr_img_halve_at: list[int] | None = option(optional(iterations_list), None, later=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,6 @@
 """What every distillation method provides to the distillation loop."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import torch
@@ -26,7 +25,6 @@ class Method:
         self.net_config = dict(config["net"])
         self.image_shape = image_shape
         self.num_classes = num_classes
-        self.template: nn.Module | None = None  # a fixed extractor (RF): every new net starts as a copy of it
 
     def chunk_size(self, device: torch.device) -> int:
         """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
@@ -50,9 +48,7 @@ class Method:
         return 1
 
     def new_net(self, generator: torch.Generator) -> nn.Module:
-        """A freshly initialised network, seeded from ``generator`` (a copy of ``template`` when one is set)."""
-        if self.template is not None:
-            return copy.deepcopy(self.template)
+        """A freshly initialised network, seeded from ``generator``."""
         options = {k: v for k, v in self.net_config.items() if k != "arch"}
         channels, size = self.image_shape[0], self.image_shape[-1]
         return nets.build(self.net_config["arch"], channels, self.num_classes, size, generator, **options)

@@ -90,7 +90,7 @@ def test_cell_aligned_chunks_split_only_runs_longer_than_a_chunk():
 @pytest.mark.parametrize("sampling", ["stratified", "grouped"])
 def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(sampling):
     method, net = _net()
-    method.config["real_chunk"] = 5  # several chunks, so both threads work
+    method.distill["real_chunk"] = 5  # several chunks, so both threads work
     generator = torch.Generator().manual_seed(3)
     y, a = torch.arange(80) % 4, torch.randint(0, 2, (80,), generator=generator)
     x = torch.randn(80, 3, 16, 16, generator=generator)

@@ -21,14 +21,14 @@ class Method:
     cpu_chunk = 128  # real images per forward on the CPU (measured per method with benchmarks/bench_step.py)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
-        self.config = config["distill"]
+        self.distill = config["distill"]
         self.net_config = dict(config["net"])
         self.image_shape = image_shape
         self.num_classes = num_classes
 
     def chunk_size(self, device: torch.device) -> int:
         """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
-        chunk = self.config["real_chunk"]
+        chunk = self.distill["real_chunk"]
         if chunk == "auto":
             return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
@@ -36,7 +36,7 @@ class Method:
     def compiles(self, device: torch.device) -> bool:
         """Whether passes on ``device`` run compiled: ``distill.compile`` is on, the device is the CPU and compiling
         has not failed in this process."""
-        return self.config["compile"] and device.type == "cpu" and not compilation_failed()
+        return self.distill["compile"] and device.type == "cpu" and not compilation_failed()
 
     def embedder(self, net: nn.Module, device: torch.device,
                  chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:

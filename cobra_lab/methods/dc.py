@@ -236,8 +236,8 @@ class DC(Method):
         super().__init__(config, image_shape, num_classes)
         ipc = int(config["ipc"])
         outer, inner = reference_loops(ipc)
-        self.outer = int(self.config["outer_loop"] or outer)
-        self.inner = int(self.config["inner_loop"] or inner)
+        self.outer = int(self.distill["outer_loop"] or outer)
+        self.inner = int(self.distill["inner_loop"] or inner)
         self.shapes: list[tuple[int, int]] = []
 
     def rounds(self) -> int:
@@ -250,8 +250,8 @@ class DC(Method):
     def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
                        generator: torch.Generator) -> None:
         """Train the network for ``inner`` epochs on the current synthetic set."""
-        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.config["lr_net"]), generator=generator,
-                     batch=int(self.config["batch_train"]))
+        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.distill["lr_net"]), generator=generator,
+                     batch=int(self.distill["batch_train"]))
 
     @staticmethod
     def sums_images(device: torch.device) -> bool:

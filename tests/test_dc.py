@@ -136,6 +136,20 @@ def test_rowwise_cosine_distance():
     assert float(rowwise_cosine_distance(u, v, [(2, 2)])) == pytest.approx(0.0 + 2.0, abs=1e-5)
 
 
+def test_distance_refuses_statistics_its_layer_shapes_do_not_cover():
+    method, net = _net()
+    x_syn = torch.randn(8, 3, 16, 16)
+    stats = method.synthetic_statistics(net, x_syn, lambda images: images).detach()  # [classes, D]
+    with pytest.raises(RuntimeError, match="call prepare"):
+        method.distance(stats, torch.randn_like(stats))
+    method.prepare(net, None, None, torch.Generator())
+    assert float(method.distance(stats, -stats).min()) > 0
+    with pytest.raises(ValueError, match="do not match"):
+        method.distance(stats[:, :-1], stats[:, :-1])
+    with pytest.raises(ValueError, match="do not match"):
+        rowwise_cosine_distance(stats, stats, [(2, 2)])
+
+
 def test_reference_loops_and_norm_check():
     assert reference_loops(10) == (10, 50) and reference_loops(3) == (5, 10) and reference_loops(100) == (100, 10)
     with pytest.raises(UserError, match="per-image norm"):

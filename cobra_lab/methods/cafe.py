@@ -45,8 +45,8 @@ class CAFE(Method):
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
         outer, inner = reference_loops(int(config["ipc"]))
-        self.outer = int(self.config["outer_loop"] or outer)
-        self.inner = int(self.config["inner_loop"] or inner)
+        self.outer = int(self.distill["outer_loop"] or outer)
+        self.inner = int(self.distill["inner_loop"] or inner)
         self.weights: torch.Tensor | None = None  # [D] the layer weight of every statistic entry
         self.real_embeddings: torch.Tensor | None = None  # [R, E] this step's real embeddings (for extra_loss)
         self.real_labels: torch.Tensor | None = None  # [R]
@@ -60,17 +60,17 @@ class CAFE(Method):
         if self.weights is None:
             with torch.no_grad():
                 sizes = [tap.shape[1] for tap in flat_taps(net, x_syn[:1])]  # [D_k per tap]
-            weights = list(self.config["layer_weights"])
+            weights = list(self.distill["layer_weights"])
             per_tap = [*weights[:-2], weights[-2] + weights[-1]]  # the embedding is the last map's numbers
-            scale = 1.0 / self.num_classes if self.config["average_classes"] else 1.0
+            scale = 1.0 / self.num_classes if self.distill["average_classes"] else 1.0
             self.weights = torch.repeat_interleave(torch.tensor(per_tap) * scale, torch.tensor(sizes)).to(x_syn)
 
     def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
                        generator: torch.Generator) -> None:
         """Train the network for ``inner`` epochs on the current synthetic set, then freeze it again."""
         set_trainable(net, True)
-        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.config["lr_net"]), generator=generator,
-                     batch=int(self.config["batch_train"]))
+        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.distill["lr_net"]), generator=generator,
+                     batch=int(self.distill["batch_train"]))
         set_trainable(net, False)
 
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
@@ -104,7 +104,7 @@ class CAFE(Method):
         """The discrimination loss: each real image's embedding scored by dot product against the synthetic class
         means of the embedding, cross-entropy summed over the step's real images, times
         ``discrimination_weight``."""
-        weight = float(self.config["discrimination_weight"])
+        weight = float(self.distill["discrimination_weight"])
         if weight == 0:
             return None
         prototypes = syn[:, -self.real_embeddings.shape[1]:]  # [C, E] synthetic embedding means

@@ -235,7 +235,8 @@ class DCDistill(DistillConfig):
 @dataclass(frozen=True, kw_only=True)
 class CAFEDistill(DistillConfig):
     """CAFE's own options (null loops: the reference table for the IPC). ``layer_weights`` weigh the aligned
-    layers: one per ConvNet block, then the last pooled map, then the embedding (the same numbers flattened)."""
+    layers: one per ConvNet block, then the last pooled map, then the embedding (the same numbers flattened).
+    CAFE has no compiled passes, so ``compile`` changes nothing for it."""
 
     outer_loop: int | None = option(optional(integer(1)))
     inner_loop: int | None = option(optional(integer(1)))
@@ -348,7 +349,7 @@ def _check_combinations(config: dict) -> None:
     if archs is not None and config["net"]["arch"] not in archs:
         raise UserError(f"method {config['method']} distills with net.arch {' or '.join(archs)}, "
                         f"not {config['net']['arch']} (eval.arch may name another)")
-    if config["method"] == "cafe" and len(config["distill"]["layer_weights"]) != config["net"]["depth"] + 2:
+    if "layer_weights" in config["distill"] and len(config["distill"]["layer_weights"]) != config["net"]["depth"] + 2:
         raise UserError(f"distill.layer_weights needs net.depth + 2 = {config['net']['depth'] + 2} weights (one per "
                         f"block, the pooled map, the embedding), got {len(config['distill']['layer_weights'])}")
 

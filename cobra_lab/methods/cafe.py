@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import accel
 from ..sampling import RealBatch
 from ..training import train_epochs
 from . import METHODS
@@ -40,7 +41,6 @@ class CAFE(Method):
     name = "cafe"
     norms = ("instancenorm", "groupnorm", "layernorm", "none")  # per-image norms: cell means from one pass are exact
     archs = ("convnet",)  # the layer taps are the ConvNet's
-    cpu_chunk = 64
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
@@ -74,24 +74,12 @@ class CAFE(Method):
         set_trainable(net, False)
 
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
-        cell = batch.cell.to(x.device)  # [R]
-        chunk = self.chunk_size(x.device)
-        sums, embeddings = None, []
         with torch.no_grad():
             augmented = augment(x)  # [R, C, H, W]
-            for start in range(0, x.shape[0], chunk):
-                taps = flat_taps(net, augmented[start:start + chunk])  # [[r, D_k] per tap]
-                if sums is None:
-                    sums = taps[0].new_zeros(batch.counts.numel(), sum(tap.shape[1] for tap in taps))  # [K, D]
-                column = 0
-                for tap in taps:
-                    sums[:, column:column + tap.shape[1]].index_add_(0, cell[start:start + chunk], tap)
-                    column += tap.shape[1]
-                embeddings.append(taps[-1])
-            sizes = batch.counts.flatten().clamp_min(1).to(sums)  # [K]
-            self.real_embeddings = torch.cat(embeddings)  # [R, E]
-            self.real_labels = cell // batch.counts.shape[1]  # [R]
-            return sums / sizes.unsqueeze(1)
+        means, self.real_embeddings = accel.cell_layer_means(net, augmented, batch.cell, batch.counts.flatten(),
+                                                             self.acceleration)  # [K, D], [R, E]
+        self.real_labels = batch.cell.to(x.device) // batch.counts.shape[1]  # [R]
+        return means
 
     def synthetic_statistics(self, net: nn.Module, x_syn: torch.Tensor, augment: Augment) -> torch.Tensor:
         taps = flat_taps(net, augment(x_syn))  # [[C * ipc, D_k] per tap]

@@ -184,7 +184,7 @@ STUDY_CASES = [
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty results folder as $COBRA_LAB_OUTPUTS, a shared data folder as $COBRA_LAB_DATA (restored after
-    the test: ``run --root`` sets it), and a regular file at {tmp}/a_file."""
+    the test), and a regular file at {tmp}/a_file."""
     folder = tmp_path / "store"
     folder.mkdir()
     monkeypatch.setenv("COBRA_LAB_OUTPUTS", str(folder))

@@ -29,7 +29,6 @@ from ..config import load_profile
 from ..data.types import GroupedData, Split
 from ..distill import image_step, initial_images
 from ..errors import UserError
-from ..io import atomic_write_json
 from ..methods import METHODS, Method
 from ..methods.dc import matched_layers
 from ..modes import MODES
@@ -37,6 +36,7 @@ from ..nets import MeanPool2
 from ..paper import find
 from ..sampling import CellSampler
 from ..training import resolve_device
+from .results import write_results
 
 CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
@@ -466,7 +466,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                         help="compile the engine's passes as the profiles do (distill.compile); "
                              "--no-compile times eager code and needs no C++ compiler")
-    parser.add_argument("--json", default=None, help="also write every measurement to this JSON file")
+    parser.add_argument("--json", default=None, help="also write every measurement to this JSON file "
+                                                     "(benchmarks/results/bench_step-<profile>.json: the recorded "
+                                                     "one; outputs/benchmarks/: what notebook 13 reads)")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     profile = load_profile(args.profile)
@@ -528,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile == "paper":
         print("\n".join(paper_table13(results, groups)))
     if args.json:
-        atomic_write_json(Path(args.json), records(args, device, results))
+        write_results(args.json, "bench_step", records(args, device, results))
     print(summary(results, groups[-1], dm_flops, conv_rate))
     return 0
 

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..bench import step
-from ..io import atomic_write_json
+from ..bench.results import write_results
 from ..store import default_root
 from .figures import MODE_COLOURS
 
@@ -39,7 +39,7 @@ def load_or_run(profile: str, groups: list[int], steps: int = 20, memory: bool =
             return stored
     args = step.parse_args(benchmark_argv(profile, groups, steps, memory))
     device, results, _, _ = step.measure_all(args)  # progress lines on stderr
-    atomic_write_json(path, step.records(args, device, results))
+    write_results(path, "bench_step", step.records(args, device, results))
     return json.loads(path.read_text())
 
 

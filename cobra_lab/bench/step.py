@@ -2,7 +2,7 @@
 
 For DM and DC under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
 image update of the engine (``cobra_lab.distill.image_step``) and one of a reference-style step (a Python
-loop over classes, and over groups for FairDD / COBRA; implementations.md 1.3, 1.5, 2.1, 3), with the same
+loop over classes, and over groups for FairDD / COBRA, as the released code does), with the same
 net, synthetic set and real-image budget. Its command line is ``python benchmarks/bench_step.py --help``
 (benchmarks/README.md); the overhead study (``cobra_lab.studies.overhead``) calls ``measure_all`` directly.
 """

@@ -95,3 +95,15 @@ def test_layer_weights_and_arch_are_checked():
         resolve("cdigits_bg", "cafe", "cobra", 2, profile="smoke", overrides={"net.arch": "alexnet"})
     with pytest.raises(UserError, match="per-image norm"):
         resolve("cdigits_bg", "cafe", "cobra", 2, profile="smoke", overrides={"net.norm": "batchnorm"})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("distill.layer_weights", "heavy", "distill.layer_weights must be a list of layer weights"),
+    ("distill.layer_weights", [1, 1, -1, 1, 1], "distill.layer_weights must be in \\[0, inf\\)"),
+    ("distill.discrimination_weight", -0.1, "distill.discrimination_weight must be in \\[0, inf\\)"),
+    ("distill.lr_img_halve_at", [5, 3], "distill.lr_img_halve_at must be increasing iteration numbers"),
+    ("distill.lr_img_halve_at", 5, "distill.lr_img_halve_at must be a list of iteration numbers"),
+])
+def test_bad_cafe_options_are_one_line_errors(key, value, message):
+    with pytest.raises(UserError, match=message):
+        resolve("cdigits_bg", "cafe", "cobra", 2, profile="smoke", overrides={key: value})

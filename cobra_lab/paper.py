@@ -181,3 +181,9 @@ def table13(method: str, mode: str, groups: int) -> tuple[float, float] | None:
     cells = paper_values()["table13"]["cells"].get(method, {})
     cell = cells.get("vanilla") if mode == "vanilla" else cells.get(groups) if mode == "cobra" else None
     return tuple(cell["ms"]) if cell else None
+
+
+def table17() -> dict[tuple[str, str], tuple[float, float]]:
+    """Table 17's [EOD, Acc] (MTT, IPC 10) by (dataset, mode): vanilla and cobra on bffhq and cifar10s."""
+    cells = paper_values()["table17"]["cells"]
+    return {(dataset, mode): tuple(cell) for dataset, modes in cells.items() for mode, cell in modes.items()}

@@ -1,6 +1,7 @@
 """MTT: expert trajectories (stored, shared, resumable) and trajectory matching under vanilla, COBRA and FairDD."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
@@ -10,6 +11,7 @@ from cobra_lab.config import resolve
 from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
 from cobra_lab.methods.mtt import barycentric, flat_parameters, matching_loss, normalised_distance, unroll
+from cobra_lab.studies.mtt import expert_gap, expert_gap_figure, mtt_table
 from cobra_lab.trajectories import Experts, class_balanced_weights, expert_subset
 from cobra_lab.trajectory_matching import distill_mtt, expert_bank
 
@@ -181,3 +183,27 @@ def test_config_rules() -> None:
         resolve("cdigits_bg", "mtt", "vanilla", 2, profile="smoke", overrides={"distill.max_start_epoch": 5})
     with pytest.raises(UserError, match="per-image norm"):
         resolve("cdigits_bg", "mtt", "vanilla", 2, profile="smoke", overrides={"net.norm": "batchnorm"})
+
+
+def test_study_table_sets_ours_beside_table17() -> None:
+    agg = pd.DataFrame([{"dataset": "cifar10s", "mode": "vanilla", "eod_max": 50.0, "eod_mean": 20.0, "acc": 30.0},
+                        {"dataset": "cifar10s", "mode": "cobra", "eod_max": 40.0, "eod_mean": 25.0, "acc": 35.0}])
+    table, bold = mtt_table(agg)
+    assert table.loc[("cifar10s", "cobra"), "EOD_max (Acc)"] == "40.00 (35.0)"
+    assert table.loc[("cifar10s", "cobra"), "paper EOD (Acc)"] == "30.38 (36.32)"
+    assert table.loc[("bffhq", "vanilla"), "EOD_max (Acc)"] == ""  # the paper's other dataset, not run here
+    assert table.loc[("bffhq", "vanilla"), "paper EOD (Acc)"] == "32.96 (61.64)"
+    assert bold.loc[("cifar10s", "cobra"), "EOD_max (Acc)"] and bold.loc[("cifar10s", "vanilla"), "EOD_mean"]
+    assert not bold.loc[("cifar10s", "vanilla"), "EOD_max (Acc)"]
+
+
+def test_expert_gap_follows_both_trajectories(tmp_path) -> None:
+    frame = expert_gap("smoke", "cdigits_bg", 2, 0, max_test=200, root=tmp_path, progress=False)
+    epochs = resolve("cdigits_bg", "mtt", "cobra", 2, profile="smoke")["distill"]["expert_train_epochs"]
+    assert sorted(frame["mode"].unique()) == ["cobra", "vanilla"]
+    assert sorted(frame["epoch"].unique()) == list(range(epochs + 1))
+    start = frame[frame["epoch"] == 0].set_index("mode")
+    assert start.loc["vanilla", "acc"] == start.loc["cobra", "acc"]  # one shared initialisation
+    assert frame[["acc", "eod_mean"]].apply(lambda column: column.between(0, 100)).all().all()
+    figure = expert_gap_figure(frame)
+    assert len(figure.axes) == 2 and all(len(ax.lines) == 2 for ax in figure.axes)

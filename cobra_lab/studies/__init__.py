@@ -8,6 +8,7 @@ import yaml
 
 from ..config import params_dir
 from ..errors import UserError
+from . import mtt  # noqa: F401  (registers the 14_mtt study)
 from .grids import STUDIES
 
 

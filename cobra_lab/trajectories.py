@@ -54,9 +54,13 @@ def expert_key(config: dict) -> dict:
             **{key: settings[key] for key in EXPERT_SETTINGS}}
 
 
-def set_names(mode: str, groups: list[int]) -> list[str]:
-    """The expert sets a mode draws from: the whole split for vanilla, one per observed group otherwise."""
-    return [WHOLE] if mode == "vanilla" else [f"group{group}" for group in groups]
+def expert_sets(mode: str, train: Split, subset: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The expert sets a mode draws from, by name, with the train rows each learns from: the whole ``subset`` for
+    vanilla; otherwise one set per observed group, its rows of ``subset``."""
+    if mode == "vanilla":
+        return {WHOLE: subset}
+    observed = train.a_observed[subset]
+    return {f"group{group}": subset[observed == group] for group in sorted(observed[observed >= 0].unique().tolist())}
 
 
 def expert_subset(train: Split, per_class: int | None, seed: int) -> torch.Tensor:
@@ -121,30 +125,17 @@ class Experts:
         """The first ``count`` experts of each set ``mode`` draws from, as one tensor per expert index
         [sets, epochs + 1, P]; missing ones are trained (resuming a partial one) and stored first."""
         subset = expert_subset(data.train, self.settings["expert_per_class"], int(self.config["seed"]))
-        names, parameters = self._set_names(data, subset, mode), _parameter_count(new_net)
-        states = {(name, index): self.stored(name, index, parameters) for name in names for index in range(count)}
+        sets, parameters = expert_sets(mode, data.train, subset), _parameter_count(new_net)
+        states = {(name, index): self.stored(name, index, parameters) for name in sets for index in range(count)}
         missing = [key for key, state in states.items() if state is None]
         if missing:
-            self._train(data, subset, missing, parameters, new_net, device, progress, log)
+            self._train(data.train, sets, missing, parameters, new_net, device, progress, log)
             states.update({key: self.stored(*key, parameters) for key in missing})
         if any(state is None for state in states.values()):
             raise RuntimeError(f"expert trajectories in {self.path} vanished while being read")
-        return [torch.stack([states[name, index]["snapshots"] for name in names]) for index in range(count)]
+        return [torch.stack([states[name, index]["snapshots"] for name in sets]) for index in range(count)]
 
-    def seconds(self, data: GroupedData, mode: str, count: int, new_net: NetFactory) -> float:
-        """The training time stored with the first ``count`` experts of each set ``mode`` draws from (those
-        not stored yet count 0)."""
-        subset = expert_subset(data.train, self.settings["expert_per_class"], int(self.config["seed"]))
-        parameters = _parameter_count(new_net)
-        states = [self.stored(name, index, parameters)
-                  for name in self._set_names(data, subset, mode) for index in range(count)]
-        return sum(float(state["seconds"]) for state in states if state is not None)
-
-    def _set_names(self, data: GroupedData, subset: torch.Tensor, mode: str) -> list[str]:
-        observed = data.train.a_observed[subset]
-        return set_names(mode, sorted(observed[observed >= 0].unique().tolist()))
-
-    def _train(self, data: GroupedData, subset: torch.Tensor, missing: list[tuple[str, int]], parameters: int,
+    def _train(self, train: Split, sets: dict[str, torch.Tensor], missing: list[tuple[str, int]], parameters: int,
                new_net: NetFactory, device: torch.device, progress: bool, log: Callable[[str], None] | None) -> None:
         """Train the ``missing`` (set, index) experts, each set under its lock, with one progress bar."""
         bar = tqdm(total=len(missing) * self.epochs, disable=not progress, unit="epoch", leave=False,
@@ -152,12 +143,11 @@ class Experts:
         with bar:
             for name in dict.fromkeys(name for name, _ in missing):
                 with self.lock(name):
-                    rows = subset if name == WHOLE else subset[data.train.a_observed[subset] == int(name[5:])]
                     for index in (index for set_name, index in missing if set_name == name):
                         if self.stored(name, index, parameters, repair=True) is not None:  # trained meanwhile
                             bar.update(self.epochs)
                             continue
-                        self._train_one(data.train, rows, name, index, parameters, new_net, device, bar, log)
+                        self._train_one(train, sets[name], name, index, parameters, new_net, device, bar, log)
 
     def _train_one(self, train: Split, rows: torch.Tensor, name: str, index: int, parameters: int,
                    new_net: NetFactory, device: torch.device, bar: tqdm, log: Callable[[str], None] | None) -> None:

@@ -13,7 +13,7 @@ trained under its lock (``locks``), so two processes never train one expert twic
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -121,19 +121,26 @@ class Experts:
             return None
 
     def trajectories(self, data: GroupedData, mode: str, count: int, new_net: NetFactory, device: torch.device,
-                     progress: bool = True, log: Callable[[str], None] | None = None) -> list[torch.Tensor]:
-        """The first ``count`` experts of each set ``mode`` draws from, as one tensor per expert index
-        [sets, epochs + 1, P]; missing ones are trained (resuming a partial one) and stored first."""
+                     progress: bool = True, log: Callable[[str], None] | None = None) -> Iterator[torch.Tensor]:
+        """The first ``count`` experts of each set ``mode`` draws from, one expert index at a time
+        [sets, epochs + 1, P] (so only one index is held in memory); missing ones are trained first (resuming a
+        partial one) and stored, a damaged one is moved aside and trained again."""
         subset = expert_subset(data.train, self.settings["expert_per_class"], int(self.config["seed"]))
         sets, parameters = expert_sets(mode, data.train, subset), _parameter_count(new_net)
-        states = {(name, index): self.stored(name, index, parameters) for name in sets for index in range(count)}
-        missing = [key for key, state in states.items() if state is None]
+        missing = [(name, index) for name in sets for index in range(count) if not self.file(name, index).exists()]
         if missing:
             self._train(data.train, sets, missing, parameters, new_net, device, progress, log)
-            states.update({key: self.stored(*key, parameters) for key in missing})
-        if any(state is None for state in states.values()):
-            raise RuntimeError(f"expert trajectories in {self.path} vanished while being read")
-        return [torch.stack([states[name, index]["snapshots"] for name in sets]) for index in range(count)]
+        for index in range(count):
+            states = []
+            for name in sets:
+                state = self.stored(name, index, parameters)
+                if state is None:  # damaged since: trained again under the set's lock
+                    self._train(data.train, sets, [(name, index)], parameters, new_net, device, progress, log)
+                    state = self.stored(name, index, parameters)
+                    if state is None:
+                        raise RuntimeError(f"expert {index} of {self.path / name} vanished while being read")
+                states.append(state["snapshots"])
+            yield torch.stack(states)
 
     def _train(self, train: Split, sets: dict[str, torch.Tensor], missing: list[tuple[str, int]], parameters: int,
                new_net: NetFactory, device: torch.device, progress: bool, log: Callable[[str], None] | None) -> None:

@@ -32,10 +32,13 @@ def expert_bank(experts: Experts, data: GroupedData, config: dict, new_net: Call
     experts, for COBRA the groups' barycentric trajectory (one set), for ``fairdd`` every group's."""
     settings = config["distill"]
     last = int(settings["max_start_epoch"]) - 1 + int(settings["expert_epochs"])
-    per_index = experts.trajectories(data, config["mode"], int(settings["experts"]), new_net, device, progress, log)
-    if config["mode"] == "cobra":
-        per_index = [barycentric(trajectory).unsqueeze(0) for trajectory in per_index]  # [1, E + 1, P]
-    return torch.stack([trajectory[:, :last + 1] for trajectory in per_index]).to(device)
+    bank = []
+    for trajectory in experts.trajectories(data, config["mode"], int(settings["experts"]), new_net, device, progress,
+                                           log):  # [sets, E + 1, P]
+        if config["mode"] == "cobra":
+            trajectory = barycentric(trajectory).unsqueeze(0)  # [1, E + 1, P]
+        bank.append(trajectory[:, :last + 1])
+    return torch.stack(bank).to(device)
 
 
 def check_mtt_checkpoint(state: object, x_shape: tuple[int, ...], iterations: int, generator_bytes: int) -> None:

@@ -46,7 +46,7 @@ def test_barycentric_start_is_the_mean_of_the_group_checkpoints(tmp_path) -> Non
     config = mtt_config("cobra")
     factory = new_net(config, data)
     experts = Experts(config, tmp_path)
-    per_group = experts.trajectories(data, "cobra", 1, factory, torch.device("cpu"), progress=False)[0]
+    per_group = next(experts.trajectories(data, "cobra", 1, factory, torch.device("cpu"), progress=False))
     assert per_group.shape[0] == data.num_groups  # [G, epochs + 1, P]
     bank = expert_bank(experts, data, config, factory, torch.device("cpu"), False, None)
     for epoch in range(bank.shape[2]):
@@ -61,23 +61,38 @@ def test_experts_are_stored_once_and_shared(tmp_path) -> None:
     data = random_grouped_data()
     config = mtt_config("vanilla")
     factory = new_net(config, data)
-    first = Experts(config, tmp_path).trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False)
+    first = list(Experts(config, tmp_path).trajectories(data, "vanilla", 1, factory, torch.device("cpu"),
+                                                         progress=False))
     stored = sorted(path.name for path in Experts(config, tmp_path).path.rglob("*.pt"))
     assert stored == ["expert_000.pt"]
     other_run = dict(config, ipc=3, distill=dict(config["distill"], iterations=7, lr_img=5.0))
     assert Experts(other_run, tmp_path).path == Experts(config, tmp_path).path  # distillation settings: shared
-    again = Experts(other_run, tmp_path).trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False)
+    again = list(Experts(other_run, tmp_path).trajectories(data, "vanilla", 1, factory, torch.device("cpu"),
+                                                           progress=False))
     torch.testing.assert_close(again[0], first[0], rtol=0, atol=0)
     changed = dict(config, distill=dict(config["distill"], expert_lr=0.02))
     assert Experts(changed, tmp_path).path != Experts(config, tmp_path).path
+
+
+def test_a_damaged_expert_is_moved_aside_and_trained_again(tmp_path) -> None:
+    data = random_grouped_data()
+    config = mtt_config("vanilla")
+    factory = new_net(config, data)
+    experts = Experts(config, tmp_path)
+    first = next(experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False))
+    stored = experts.file("whole", 0)
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated
+    again = next(experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False))
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    assert list(stored.parent.glob("expert_000.pt.damaged-*"))
 
 
 def test_interrupted_expert_resumes_to_the_uninterrupted_trajectory(tmp_path, monkeypatch) -> None:
     data = random_grouped_data()
     config = mtt_config("vanilla", expert_train_epochs=3)
     factory = new_net(config, data)
-    whole = Experts(config, tmp_path / "whole").trajectories(data, "vanilla", 1, factory, torch.device("cpu"),
-                                                             progress=False)[0]
+    whole = next(Experts(config, tmp_path / "whole").trajectories(data, "vanilla", 1, factory, torch.device("cpu"),
+                                                                  progress=False))
     calls = {"epochs": 0}
     real_train = trajectories.train_epochs
 
@@ -90,12 +105,12 @@ def test_interrupted_expert_resumes_to_the_uninterrupted_trajectory(tmp_path, mo
     experts = Experts(config, tmp_path / "cut")
     monkeypatch.setattr(trajectories, "train_epochs", stop_after_two)
     with pytest.raises(KeyboardInterrupt):
-        experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False)
+        next(experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False))
     assert experts.partial_file("whole", 0).exists() and not experts.file("whole", 0).exists()
     monkeypatch.setattr(trajectories, "train_epochs", real_train)
     lines = []
-    resumed = experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False,
-                                   log=lines.append)[0]
+    resumed = next(experts.trajectories(data, "vanilla", 1, factory, torch.device("cpu"), progress=False,
+                                        log=lines.append))
     assert any("resumed at epoch 2 of 3" in line for line in lines)
     torch.testing.assert_close(resumed, whole, rtol=0, atol=0)
     assert not experts.partial_file("whole", 0).exists()

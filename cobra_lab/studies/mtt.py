@@ -9,26 +9,26 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .. import paper
 from ..config import resolve
 from ..data.types import GroupedData
 from ..evaluate import test_subset
 from ..fairness import fairness_metrics
 from ..methods import METHODS
 from ..methods.mtt import barycentric, unflatten
-from ..paper import table17
-from ..plots import METRIC_LABELS, MODE_COLOURS
 from ..runner import load_data
 from ..store import default_root
-from ..tables import cell_text, lowest, paper_text
 from ..training import resolve_device
 from ..trajectories import Experts
+from .figures import METRIC_LABELS, MODE_COLOURS
 from .grids import STUDIES, base_grid
+from .tables import cell_text, lowest, paper_text
 
 TRAJECTORIES = {"vanilla": "vanilla: expert on the whole split", "cobra": "COBRA: mean of the group experts"}
 
 
 @STUDIES.register("14_mtt")
-def mtt_grid(profile: str, dataset: str, modes: list[str], ipc: int, seeds: list[int],
+def grid(profile: str, dataset: str, modes: list[str], ipc: int, seeds: list[int],
              runs: int | None = None) -> list[dict]:
     """Table 17: MTT under each mode (vanilla and COBRA; ``fairdd`` is our analogue, not the paper's)."""
     return [base_grid(profile, [dataset], ["mtt"], modes, ipc, seeds, runs)]
@@ -39,12 +39,12 @@ def mtt_table(agg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     paper reports that dataset (its datasets are listed even where we ran nothing); bold: our lowest EOD_max
     and EOD_mean per dataset."""
     ours = {(row["dataset"], row["mode"]): row for _, row in agg.iterrows()}
-    paper = table17()
-    keys = list(dict.fromkeys([*ours, *paper]))
+    reported = {(row["dataset"], row["mode"]): (row["eod"], row["acc"]) for row in paper.rows(17)}
+    keys = list(dict.fromkeys([*ours, *reported]))
     table = pd.DataFrame([{
         "EOD_max (Acc)": cell_text(ours[key]["eod_max"], ours[key]["acc"]) if key in ours else "",
         "EOD_mean": f"{ours[key]['eod_mean']:.2f}" if key in ours else "",
-        "paper EOD (Acc)": paper_text(*paper[key]) if key in paper else ""} for key in keys],
+        "paper EOD (Acc)": paper_text(*reported[key]) if key in reported else ""} for key in keys],
         index=pd.MultiIndex.from_tuples(keys, names=["dataset", "mode"]))
     bold = pd.DataFrame(False, index=table.index, columns=table.columns)
     for dataset in dict.fromkeys(dataset for dataset, _ in ours):

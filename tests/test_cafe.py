@@ -107,3 +107,9 @@ def test_layer_weights_and_arch_are_checked():
 def test_bad_cafe_options_are_one_line_errors(key, value, message):
     with pytest.raises(UserError, match=message):
         resolve("cdigits_bg", "cafe", "cobra", 2, profile="smoke", overrides={key: value})
+
+
+def test_cobra_official_preset_sets_the_released_cobra_branch():
+    distill = resolve("cdigits_bg", "cafe", "cobra", 2, profile="smoke", preset="cobra_official")["distill"]
+    assert distill["layer_weights"] == [1.0, 1.0, 0.1, 0.1, 1.0]
+    assert distill["discrimination_weight"] == 0.0 and distill["average_classes"] is True

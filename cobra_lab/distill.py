@@ -101,13 +101,21 @@ def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Gene
     return data.train.x[index].clone(), labels, index, data.train.a_observed[index]
 
 
+def image_lr(settings: dict, iteration: int) -> float:
+    """The images' learning rate at ``iteration`` (from 0): ``lr_img`` halved at each of ``lr_img_halve_at``
+    reached, a pure function of the iteration so a resumed run follows the same schedule."""
+    halvings = sum(iteration >= step for step in settings["lr_img_halve_at"] or [])
+    return float(settings["lr_img"]) * 0.5 ** halvings
+
+
 def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer,
                sampler: CellSampler, dsa: DSA | None, train_x: torch.Tensor,
                generator: torch.Generator) -> torch.Tensor:
     """One update of the synthetic images x_syn [classes * ipc, C, H, W]; returns the loss, detached.
 
     Samples a real batch of train_x [N, C, H, W], draws one DSA op shared by every real and synthetic
-    image, computes both statistics, the mode's loss, and takes one optimiser step.
+    image, computes both statistics, the mode's loss plus the method's ``extra_loss``, and takes one optimiser
+    step.
     """
     batch = sampler.sample(generator)
     if dsa is not None:
@@ -120,6 +128,9 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
     loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance,
                      population=batch.population.to(train_x.device))
+    extra = method.extra_loss(net, batch, syn)
+    if extra is not None:
+        loss = loss + extra
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -180,6 +191,8 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
                desc=f"distill {config['method']}/{config['mode']}", unit="it", leave=False)
     for iteration in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = image_lr(settings, iteration)
         net = new_net(generator).to(device)
         method.prepare(net, x_syn, y_syn, generator)
         for round_index in range(method.rounds()):

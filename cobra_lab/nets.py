@@ -59,6 +59,17 @@ class ConvNet(nn.Module):
         """Class logits: [N, C, H, W] -> [N, classes]."""
         return self.classifier(self.embed(x))
 
+    def taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The layer features CAFE aligns, from one pass: each block's activation (after its ReLU, before its pool),
+        [N, width, side / 2^b, side / 2^b] for block b, then the last pool's output [N, width, s, s], which
+        ``embed`` flattens."""
+        outputs = []
+        for module in self.features:
+            x = module(x)
+            if isinstance(module, nn.ReLU):
+                outputs.append(x)
+        return [*outputs, x]
+
 
 @NETS.register("convnet")
 def convnet(channels: int, classes: int, size: int, width: int = 128, depth: int = 3,

@@ -53,6 +53,11 @@ def positive(name: str, value: Any) -> float:
     return check_positive(name, value)
 
 
+def non_negative(name: str, value: Any) -> float:
+    """A finite number >= 0."""
+    return check_range(name, value, 0, float("inf"), below_high=True)
+
+
 def fraction_below_one(name: str, value: Any) -> float:
     """A finite number in [0, 1)."""
     return check_range(name, value, 0, 1, below_high=True)
@@ -84,6 +89,23 @@ def dsa_strategy(name: str, value: Any) -> str:
         raise UserError(f"{name} must be DSA ops joined by '_', got {value!r}")
     DSA(value)  # raises a UserError naming an unknown op
     return value
+
+
+def iterations_list(name: str, value: Any) -> list[int]:
+    """A list of increasing iteration numbers >= 1."""
+    if not isinstance(value, (list, tuple)):
+        raise UserError(f"{name} must be a list of iteration numbers, got {value!r}")
+    steps = [check_int(name, step, 1) for step in value]
+    if steps != sorted(set(steps)):
+        raise UserError(f"{name} must be increasing iteration numbers, got {value!r}")
+    return steps
+
+
+def layer_weights(name: str, value: Any) -> list[float]:
+    """A non-empty list of finite numbers >= 0."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise UserError(f"{name} must be a list of layer weights, got {value!r}")
+    return [non_negative(name, weight) for weight in value]
 
 
 def device(name: str, value: Any) -> str:
@@ -191,6 +213,7 @@ class DistillConfig(Section):
     discrepancy: str = option(one_of(DISCREPANCIES), "sq", later=True)
     extractor: str = option(one_of(("random", "fair")), "random", later=True)
     extractor_epochs: int = option(integer(1), 1, later=True)
+    lr_img_halve_at: list[int] | None = option(optional(iterations_list), None, later=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,6 +230,19 @@ class DCDistill(DistillConfig):
 
     outer_loop: int | None = option(optional(integer(1)))
     inner_loop: int | None = option(optional(integer(1)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CAFEDistill(DistillConfig):
+    """CAFE's own options (null loops: the reference table for the IPC). ``layer_weights`` weigh the aligned
+    layers: one per ConvNet block, then the last pooled map, then the embedding (the same numbers flattened).
+    CAFE has no compiled passes, so ``compile`` changes nothing for it."""
+
+    outer_loop: int | None = option(optional(integer(1)))
+    inner_loop: int | None = option(optional(integer(1)))
+    layer_weights: list[float] = option(layer_weights)
+    discrimination_weight: float = option(non_negative)
+    average_classes: bool = option(boolean, False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,7 +272,8 @@ class MTTDistill(Section):
     expert_balance: str = option(one_of(("none", "classes")))  # "classes": each class weighs the same per expert
 
 
-DISTILL_SECTIONS: dict[str, type[Section]] = {"dm": DMDistill, "dc": DCDistill, "mtt": MTTDistill}
+DISTILL_SECTIONS: dict[str, type[Section]] = {"dm": DMDistill, "dc": DCDistill, "cafe": CAFEDistill,
+                                             "mtt": MTTDistill}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,6 +375,13 @@ def _check_combinations(config: dict) -> None:
     if norms is not None and config["net"]["norm"] not in norms:
         raise UserError(f"method {config['method']} needs a per-image norm ({', '.join(norms)}), "
                         f"not net.norm={config['net']['norm']}")
+    archs = METHODS.get(config["method"]).archs
+    if archs is not None and config["net"]["arch"] not in archs:
+        raise UserError(f"method {config['method']} distills with net.arch {' or '.join(archs)}, "
+                        f"not {config['net']['arch']} (eval.arch may name another)")
+    if "layer_weights" in config["distill"] and len(config["distill"]["layer_weights"]) != config["net"]["depth"] + 2:
+        raise UserError(f"distill.layer_weights needs net.depth + 2 = {config['net']['depth'] + 2} weights (one per "
+                        f"block, the pooled map, the embedding), got {len(config['distill']['layer_weights'])}")
 
 
 def _check_mtt(config: dict) -> None:
@@ -393,5 +437,5 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "MTTDistill", "EvalConfig",
-           "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]
+__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "CAFEDistill", "MTTDistill",
+           "EvalConfig", "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]

@@ -4,11 +4,11 @@ import torch
 from engine_fixtures import random_grouped_data, smoke_config
 
 import cobra_lab.distill as distill_module
-from cobra_lab.distill import distill
+from cobra_lab.distill import distill, image_lr
 
 
-@pytest.mark.parametrize("method", ["dm", "dc"])
-@pytest.mark.parametrize("mode", ["vanilla", "fairdd", "cobra"])
+@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
+@pytest.mark.parametrize("mode", ["vanilla", "fairdd", "cobra", "df"])
 def test_runs_and_moves_images(method, mode):
     data = random_grouped_data()
     synset = distill(data, smoke_config(method, mode), progress=False)
@@ -17,7 +17,7 @@ def test_runs_and_moves_images(method, mode):
     assert torch.equal(synset.init_group, data.train.a_observed[synset.init_index])
 
 
-@pytest.mark.parametrize("method", ["dm", "dc"])
+@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
 def test_same_config_and_seed_give_the_same_set(method):
     data = random_grouped_data()
     first = distill(data, smoke_config(method, "cobra"), progress=False)
@@ -31,7 +31,7 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["dm", "dc"])
+@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
 def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkeypatch):
     data = random_grouped_data()
     config = smoke_config(method, "cobra", iterations=6)
@@ -64,3 +64,33 @@ def test_a_diverging_distillation_stops_with_a_one_line_error():
     # a NaN learning rate turns the images into NaN after the first step; the second loss is NaN
     with pytest.raises(UserError, match="diverged at iteration 2"):
         distill(random_grouped_data(), smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)
+
+
+def test_the_image_learning_rate_halves_at_the_given_iterations():
+    settings = {"lr_img": 0.1, "lr_img_halve_at": [3, 5]}
+    assert [image_lr(settings, iteration) for iteration in range(6)] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.025]
+    assert image_lr({"lr_img": 0.1, "lr_img_halve_at": None}, 99) == 0.1
+
+
+def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch):
+    data = random_grouped_data()
+    config = smoke_config("cafe", "cobra", iterations=4, lr_img_halve_at=[2, 3])
+    uninterrupted = distill(data, config, progress=False)
+    assert not torch.equal(uninterrupted.x, distill(data, smoke_config("cafe", "cobra", iterations=4),
+                                                    progress=False).x)
+    monkeypatch.setattr(distill_module, "CHECKPOINT_FRACTION", 1 / 4)
+    calls = {"n": 0}
+    original = distill_module.METHODS.get("cafe").prepare
+
+    def dying_prepare(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise Killed()
+        return original(self, *args)
+
+    monkeypatch.setattr(distill_module.METHODS.get("cafe"), "prepare", dying_prepare)
+    with pytest.raises(Killed):
+        distill(data, config, checkpoint=tmp_path / "checkpoint.pt", progress=False)
+    monkeypatch.undo()
+    resumed = distill(data, config, checkpoint=tmp_path / "checkpoint.pt", progress=False)
+    assert torch.equal(resumed.x, uninterrupted.x)

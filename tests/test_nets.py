@@ -48,3 +48,25 @@ def test_convnet_pools_with_mean_pool() -> None:
     net = nets.build("convnet", 3, 4, 32, torch.Generator().manual_seed(0), width=8)
     pools = [module for module in net.modules() if isinstance(module, MeanPool2)]
     assert len(pools) == 3 and not any(isinstance(m, torch.nn.AvgPool2d) for m in net.modules())
+
+
+@pytest.mark.parametrize("channels, size, depth", [(3, 32, 3), (1, 28, 3), (3, 16, 2)])
+def test_convnet_taps_are_each_blocks_activation_then_the_embedding_map(channels: int, size: int,
+                                                                        depth: int) -> None:
+    net = nets.build("convnet", channels, 4, size, torch.Generator().manual_seed(0), width=8, depth=depth)
+    activations = []
+    hooks = [module.register_forward_hook(lambda module, args, out: activations.append(out.clone()))
+             for module in net.modules() if isinstance(module, torch.nn.ReLU)]
+    x = torch.randn(2, channels, size, size)
+    with torch.no_grad():
+        net.embed(x)
+        for hook in hooks:
+            hook.remove()
+        taps = net.taps(x)
+        side = nets.padded_side(size)
+        assert [tuple(tap.shape) for tap in taps] == [
+            *[(2, 8, side >> block, side >> block) for block in range(depth)], (2, 8, side >> depth, side >> depth)]
+        for tap, activation in zip(taps, activations):
+            torch.testing.assert_close(tap, activation)
+        torch.testing.assert_close(taps[-1].flatten(1), net.embed(x))
+        torch.testing.assert_close(taps[-1], torch.nn.functional.avg_pool2d(taps[-2], 2))

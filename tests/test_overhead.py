@@ -17,7 +17,7 @@ def test_ratios_to_vanilla() -> None:
 def test_benchmark_runs_once_then_is_read_back() -> None:
     first = load_or_run("smoke", [2], memory=False)
     assert results_file("smoke").exists()
-    assert {r["groups"] for r in first["records"]} == {2} and len(first["records"]) == 12  # 2 x 3 x 2
+    assert {r["groups"] for r in first["records"]} == {2} and len(first["records"]) == 18  # 3 x 3 x 2
     stamp = results_file("smoke").stat().st_mtime_ns
     assert load_or_run("smoke", [2], memory=False) == first
     assert results_file("smoke").stat().st_mtime_ns == stamp  # not run again

@@ -5,6 +5,6 @@ worker threads, per-image sums on a GPU, compiled passes with their eager fallba
 an explicit ``Acceleration`` (the run's ``distill.compile`` and ``distill.real_chunk``).
 """
 from .settings import Acceleration
-from .statistics import cell_gradients, cell_means, class_gradients, embeddings
+from .statistics import cell_gradients, cell_layer_means, cell_means, class_gradients, embeddings
 
-__all__ = ["Acceleration", "cell_gradients", "cell_means", "class_gradients", "embeddings"]
+__all__ = ["Acceleration", "cell_gradients", "cell_layer_means", "cell_means", "class_gradients", "embeddings"]

@@ -51,6 +51,27 @@ def cell_means(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch
         return sums / sizes.flatten().clamp_min(1).to(sums).unsqueeze(1)
 
 
+def cell_layer_means(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor,
+                     acceleration: Acceleration, cpu_chunk: int = CPU_CHUNK) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of every layer feature (``net.taps``, each flattened, concatenated) [K, D] of each cell's images
+    x [R, C, H, W] (cell [R] in 0..K-1, sizes [K]; an empty cell's mean is 0), and each image's embedding [R, E]
+    (the last tap), without gradients, in chunks of real images."""
+    cell = cell.to(x.device)
+    chunk = acceleration.chunk(x.device, cpu_chunk)
+    sums, embeddings = None, []
+    with torch.no_grad():
+        for start in range(0, x.shape[0], chunk):
+            taps = [tap.flatten(1) for tap in net.taps(x[start:start + chunk])]  # [[r, D_k] per tap]
+            if sums is None:
+                sums = taps[0].new_zeros(sizes.numel(), sum(tap.shape[1] for tap in taps))  # [K, D]
+            column = 0
+            for tap in taps:
+                sums[:, column:column + tap.shape[1]].index_add_(0, cell[start:start + chunk], tap)
+                column += tap.shape[1]
+            embeddings.append(taps[-1])
+        return sums / sizes.flatten().clamp_min(1).to(sums).unsqueeze(1), torch.cat(embeddings)
+
+
 def cell_gradients(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor, labels: torch.Tensor,
                    acceleration: Acceleration, cpu_chunk: int = CPU_CHUNK) -> torch.Tensor:
     """Per-cell gradients [K, D] of the mean cross-entropy of each cell's images x [R, C, H, W] w.r.t. the net's

@@ -1,6 +1,6 @@
 """Time one distillation step of cobra-lab's engine against a step written the way the reference code loops.
 
-For DM and DC under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
+For DM, DC and CAFE under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
 image update of the engine (``cobra_lab.distill.image_step``) and one of a reference-style step (a Python
 loop over classes, and over groups for FairDD / COBRA, as the released code does), with the same
 net, synthetic set and real-image budget. Its command line is ``python benchmarks/bench_step.py --help``
@@ -41,7 +41,7 @@ from .results import write_results
 CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 SKEW = 0.9  # share of each class in its majority group
-METHOD_NAMES = ("dm", "dc")
+METHOD_NAMES = ("dm", "dc", "cafe")
 MODE_NAMES = ("vanilla", "fairdd", "cobra")
 IMPLEMENTATIONS = ("ours", "reference")
 PLAIN_CONV_BATCH = 256
@@ -144,8 +144,10 @@ class ReferenceStep:
     Per class: ``real_per_class`` random images of the class (unstratified), one DSA draw for that class's
     real and synthetic images, one real forward. DM: per-group means sliced from that forward. DC: FairDD
     takes one forward per group ([COB]), COBRA one forward and one ``autograd.grad`` per group with
-    ``retain_graph``. The net is the engine's with the reference's ``nn.AvgPool2d``. The distance is the engine's
-    (DM squared L2, DC per-row cosine); FairDD terms are summed.
+    ``retain_graph``. CAFE: per-group layer means sliced from one forward of every layer, then the
+    discrimination term over every class's real embeddings. The net is the engine's with the reference's
+    ``nn.AvgPool2d``. The distance is the engine's (DM squared L2, DC per-row cosine, CAFE layer-weighted
+    squared error); FairDD terms are summed.
     """
 
     def __init__(self, setup: Setup, data: GroupedData, mode_name: str) -> None:
@@ -157,7 +159,8 @@ class ReferenceStep:
         self.params = list(setup.net.parameters())
         weights = [layer.weight for layer in matched_layers(setup.net)]
         self.matched = [i for i, p in enumerate(self.params) if any(p is w for w in weights)]
-        self.class_loss = self.dm_loss if setup.method.name == "dm" else self.dc_loss
+        self.class_loss = {"dm": self.dm_loss, "dc": self.dc_loss, "cafe": self.cafe_loss}[setup.method.name]
+        self.embeddings: list[tuple[torch.Tensor, torch.Tensor]] = []  # CAFE: per class (real [R, E], syn [E])
 
     def __call__(self) -> torch.Tensor:
         """One image update; returns the loss, detached."""
@@ -170,6 +173,8 @@ class ReferenceStep:
             x_real = augment(s.train_x[index])  # [R, 3, 32, 32]
             x_syn = augment(s.x_syn[label * self.ipc:(label + 1) * self.ipc])  # [ipc, 3, 32, 32]
             loss = loss + self.class_loss(x_real, self.groups[index], x_syn, label)
+        if self.embeddings:
+            loss = loss + self.discrimination_loss()
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         s.optimizer.step()
@@ -194,6 +199,33 @@ class ReferenceStep:
         if self.mode == "fairdd":
             return distance(means, syn.expand_as(means)).sum()
         return distance(means.mean(0), syn)
+
+    def cafe_loss(self, x_real: torch.Tensor, a_real: torch.Tensor, x_syn: torch.Tensor, label: int) -> torch.Tensor:
+        """CAFE / FairDD / COBRA loss of one class: one real forward of every layer, per-group layer means by
+        slicing; keeps the class's real embeddings and synthetic embedding mean for the discrimination term."""
+        net, distance = self.setup.net, self.setup.method.distance
+        with torch.no_grad():
+            taps = [tap.flatten(1) for tap in net.taps(x_real)]  # [[R, D_k] per layer]
+        real = torch.cat(taps, dim=1)  # [R, D]
+        syn = torch.cat([tap.flatten(1).mean(0) for tap in net.taps(x_syn)])  # [D]
+        self.embeddings.append((taps[-1], syn[-taps[-1].shape[1]:]))
+        if self.mode == "vanilla":
+            return distance(real.mean(0), syn)
+        means = torch.stack([real[a_real == g].mean(0) for g in a_real.unique()])  # [G_c, D]
+        if self.mode == "fairdd":
+            return distance(means, syn.expand_as(means)).sum()
+        return distance(means.mean(0), syn)
+
+    def discrimination_loss(self) -> torch.Tensor:
+        """CAFE's discrimination term: every class's real embeddings scored against the synthetic class means of
+        the embedding, cross-entropy summed, times the method's weight; empties the kept embeddings."""
+        real = torch.cat([embeddings for embeddings, _ in self.embeddings])  # [C * R, E]
+        labels = torch.cat([torch.full((embeddings.shape[0],), label, device=real.device)
+                            for label, (embeddings, _) in enumerate(self.embeddings)])  # [C * R]
+        prototypes = torch.stack([syn for _, syn in self.embeddings])  # [C, E]
+        self.embeddings = []
+        weight = float(self.setup.method.distill["discrimination_weight"])
+        return weight * F.cross_entropy(real @ prototypes.t(), labels, reduction="sum")
 
     def dc_loss(self, x_real: torch.Tensor, a_real: torch.Tensor, x_syn: torch.Tensor, label: int) -> torch.Tensor:
         """DC / FairDD / COBRA loss of one class: parameter gradients with ``torch.autograd.grad``."""
@@ -433,20 +465,22 @@ def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
 
     efficiency = dm_flops / seconds("dm", "vanilla") / conv_rate
     return (f"cobra/vanilla DM@G{g}={seconds('dm', 'cobra') / seconds('dm', 'vanilla'):.3f} "
-            f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} | ours/reference vanilla "
+            f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} "
+            f"CAFE@G{g}={seconds('cafe', 'cobra') / seconds('cafe', 'vanilla'):.3f} | ours/reference vanilla "
             f"DM={seconds('dm', 'vanilla') / seconds('dm', 'vanilla', 'reference'):.3f} "
-            f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} | "
+            f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} "
+            f"CAFE={seconds('cafe', 'vanilla') / seconds('cafe', 'vanilla', 'reference'):.3f} | "
             f"conv-efficiency DM={efficiency:.3f}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        description="Time one distillation step (DM, DC x vanilla, fairdd, cobra) of cobra-lab's engine against "
+        description="Time one distillation step (DM, DC, CAFE x vanilla, fairdd, cobra) of cobra-lab's engine against "
                     "a reference-style per-class loop, on random cfmnist-shaped data. The last line summarises "
                     "at the largest G given (labelled with it, e.g. DM@G10).")
     parser.add_argument("--profile", choices=tuple(PROFILE_GROUPS), default="quick",
-                        help="the profile whose DM / DC settings, net width, real budget and G values are the "
+                        help="the profile whose DM / DC / CAFE settings, net width, real budget and G values are the "
                              "defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
                              "Table 13 (H100) printed beside ours")
     parser.add_argument("--groups", type=int, nargs="+", default=None, help="G values, each >= 2 (default: "
@@ -520,8 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     first = "ours: compilation" if args.compile else "ours eager, --no-compile"
     print(f"time: median of {args.steps} steps after one first step ({first}) and {args.warmup} "
           f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
-          f"excluded for both (one net per configuration, made before timing); DC: one outer round, inner-loop "
-          f"training excluded")
+          f"excluded for both (one net per configuration, made before timing); DC and CAFE: one outer round, "
+          f"inner-loop training excluded")
     print(memory_note(args, device))
     print(f"plain conv2d [{PLAIN_CONV_BATCH}, {args.width}, 32, 32] {args.width}->{args.width} 3x3: "
           f"{conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {dm_flops / 1e9:.3f} GFLOP (real forward + "

@@ -18,6 +18,7 @@ class Method:
 
     name = "method"
     norms: tuple[str, ...] | None = None  # the net norms the method works with (None: any)
+    archs: tuple[str, ...] | None = None  # the net architectures the method works with (None: any)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.distill = config["distill"]
@@ -58,3 +59,9 @@ class Method:
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Distance between statistics u, v [..., D] -> [...]."""
         raise NotImplementedError
+
+    def extra_loss(self, net: nn.Module, batch: RealBatch, syn: torch.Tensor) -> torch.Tensor | None:
+        """A term added to the mode's loss whatever the mode (None: no term, the default), for what a per-cell
+        statistic cannot carry, such as a loss on each real image. Called once per image step, after that step's
+        ``real_statistics`` and ``synthetic_statistics`` (syn [classes, D]), so it may reuse what they computed."""
+        return None

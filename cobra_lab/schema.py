@@ -32,7 +32,7 @@ from .data.loader import resolve_params
 from .errors import UserError, check_bool, check_choice, check_int, check_positive, check_range
 from .methods import METHODS
 from .methods.dm import DISTANCES
-from .modes import MODES
+from .modes import FAIRDD_REDUCTIONS, MODES
 from .nets import NETS, NORMS, convnet_max_depth
 
 FULL = "full"  # the method name of the undistilled baseline: train on the whole biased train set
@@ -191,6 +191,7 @@ class DistillConfig(Section):
     discrepancy: str = option(one_of(DISCREPANCIES), "sq", later=True)
     extractor: str = option(one_of(("random", "fair")), "random", later=True)
     extractor_epochs: int = option(integer(1), 1, later=True)
+    fairdd_reduction: str = option(one_of(FAIRDD_REDUCTIONS), "sum", later=True)
 
 
 @dataclass(frozen=True, kw_only=True)

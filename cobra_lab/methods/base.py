@@ -45,6 +45,11 @@ class Method:
         """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``compiles``."""
         return frozen_embedder(net, chunk) if self.compiles(device) else net.embed
 
+    def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
+        """The images the stored synthetic tensor x_syn [N, C, H, W] stands for, each stored image's in a consecutive
+        block of the same size: [N * k, C, H, W] (the images themselves by default, k = 1); differentiable."""
+        return x_syn
+
     def rounds(self) -> int:
         """Synthetic-image updates per fresh network."""
         return 1

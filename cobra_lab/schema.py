@@ -210,7 +210,15 @@ class DCDistill(DistillConfig):
     inner_loop: int | None = option(optional(integer(1)))
 
 
-DISTILL_SECTIONS: dict[str, type[DistillConfig]] = {"dm": DMDistill, "dc": DCDistill}
+@dataclass(frozen=True, kw_only=True)
+class IDCDistill(DCDistill):
+    """IDC's own options: DC's loops (null outer: 10 at IPC 10, 30 at IPC 50 and 100, as COBRA's IDC runs;
+    null inner: the net is never trained) and the multi-formation factor."""
+
+    factor: int = option(integer(1), 2)
+
+
+DISTILL_SECTIONS: dict[str, type[DistillConfig]] = {"dm": DMDistill, "dc": DCDistill, "idc": IDCDistill}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,5 +360,5 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "EvalConfig",
-           "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]
+__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "IDCDistill",
+           "EvalConfig", "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]

@@ -98,7 +98,7 @@ class Setup:
     @property
     def real_per_class(self) -> int:
         """Real images per class per step (the config's ``real_per_class``)."""
-        return int(self.method.config["real_per_class"])
+        return int(self.method.distill["real_per_class"])
 
 
 def make_setup(data: GroupedData, train_x: torch.Tensor, config: dict, device: torch.device, seed: int) -> Setup:

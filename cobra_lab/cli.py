@@ -184,7 +184,7 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    """Run every cell of a sweep file (stored runs are read back); print mean +- std per setting."""
+    """Run the runs of a sweep file (stored ones are read back); print mean +- std per setting."""
     from .config import parse_override
     from .studies import grids_from_file
     from .sweep import MAX_RUNS, aggregate, run_grid

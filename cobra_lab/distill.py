@@ -15,10 +15,11 @@ from .augment import DSA
 from .data.types import GroupedData
 from .errors import UserError
 from .integrity import DamagedFile, expect, expect_tensor, move_aside, parse_torch, read_checked, save_torch
+from .interventions import NetFactory, net_factory
 from .methods import METHODS, Method
 from .modes import MODES, Mode
 from .sampling import CellSampler
-from .training import group_balanced_weights, resolve_device, train_epochs
+from .training import resolve_device
 
 CHECKPOINT_SECONDS = 60.0
 CHECKPOINT_FRACTION = 0.1
@@ -138,19 +139,6 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
     return loss.detach()
 
 
-def fair_extractor(method: Method, data: GroupedData, epochs: int, seed: int, device: torch.device) -> nn.Module:
-    """RF of the paper's Appendix N: the method's net pre-trained on the real train set with group-balanced
-    cross-entropy (``group_balanced_weights`` of the observed groups), used by the distiller in place of fresh
-    random nets. Seeded on its own, so a resumed run rebuilds the same extractor."""
-    generator = torch.Generator().manual_seed(seed * 7919 + 17)
-    net = method.new_net(generator).to(device)
-    train = data.train
-    train_epochs(net, train.x.to(device), train.y.to(device), epochs, lr=0.01, generator=generator, batch=256,
-                 momentum=0.9, weight_decay=5e-4, sample_weight=group_balanced_weights(train.y, train.a_observed)
-                 .to(device))
-    return net.eval()
-
-
 def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True,
             log: Callable[[str], None] | None = None) -> SynSet:
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
@@ -158,15 +146,23 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     With ``checkpoint``, state is saved there about every minute or tenth of the run and a later call
     resumes from it, giving the same result as an uninterrupted run; it says ``resumed at iteration k of n``
     to ``log`` and the progress output. A damaged or mismatched checkpoint is reported, moved aside and
-    the distillation starts over.
+    the distillation starts over. The nets it matches statistics on come from ``interventions.net_factory``:
+    the method's fresh random nets, or copies of a fair extractor (``distill.extractor: fair``).
     """
-    settings = config["distill"]
     device = resolve_device(config["device"])
-    generator = torch.Generator().manual_seed(int(config["seed"]))
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
+    new_net = net_factory(method, data, config, device)
+    return distill_loop(data, config, method, new_net, device, checkpoint, progress, log)
+
+
+def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFactory, device: torch.device,
+                 checkpoint: str | Path | None = None, progress: bool = True,
+                 log: Callable[[str], None] | None = None) -> SynSet:
+    """The loop of ``distill``: each iteration matches ``method``'s statistics on the net ``new_net(generator)``
+    gives, so what nets the distiller sees (fresh random ones, a fixed extractor) is decided by the caller."""
+    settings = config["distill"]
+    generator = torch.Generator().manual_seed(int(config["seed"]))
     mode = MODES.build(config["mode"]).configured(settings)
-    if settings["extractor"] == "fair":
-        method.template = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
                           int(settings["real_per_class"]), mode.sampling)
     dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
@@ -197,7 +193,7 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
                desc=f"distill {config['method']}/{config['mode']}", unit="it", leave=False)
     for iteration in bar:
-        net = method.new_net(generator).to(device)
+        net = new_net(generator).to(device)
         method.prepare(net, x_syn, y_syn, generator)
         for round_index in range(method.rounds()):
             loss = image_step(method, mode, net, x_syn, optimizer, sampler, dsa, train_x, generator)

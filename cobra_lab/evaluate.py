@@ -8,7 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import nets
-from .augment import DEFAULT_STRATEGY, DSA
+from .augment import DSA
 from .data.types import Split
 from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_epochs
 from .errors import UserError
@@ -56,8 +56,7 @@ def eval_generator(config: dict, run: int) -> torch.Generator:
 def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None, device: torch.device) -> dict:
     """The keyword arguments every evaluation net trains with (SGD settings, DSA, MF's sample weights)."""
     settings = config["eval"]
-    strategy = config["distill"]["dsa_strategy"] if "distill" in config else DEFAULT_STRATEGY  # FULL: none of its own
-    dsa = DSA(strategy) if settings["dsa"] else None
+    dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
     weight = None
     if settings["group_weighting"] == "balanced":
         if groups is None:

@@ -1,4 +1,4 @@
-"""Grid cells as Ray tasks: each group of runs sharing a distilled set is one task on a Ray cluster; a task
+"""Grid runs as Ray tasks: each group of runs sharing a distilled set is one task on a Ray cluster; a task
 whose worker is lost is retried and resumes from the distillation checkpoint in the (shared) store."""
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ MAX_RETRIES = 3  # a task whose worker or node dies is run again this many times
 FORWARDED_ENV = ("COBRA_LAB_DATA",)  # the driver's data folder is every node's (set it to a shared folder)
 INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.60')"
 
-Cells = list[tuple[int, dict]]
+Group = list[tuple[int, dict]]  # (grid index, config) of runs sharing a distilled set; (grid index, result) back
 
 
 def import_ray() -> Any:
@@ -77,7 +77,7 @@ def _warn_if_no_node_fits(ray: Any, cpus: float, gpus: float) -> None:
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where grid cells run on Ray and what each run holds: the cluster ``address`` (None: $RAY_ADDRESS, the
+    """Where grid runs go on Ray and what each run holds: the cluster ``address`` (None: $RAY_ADDRESS, the
     latest cluster started on this machine, else a new local one), CPUs and GPUs per run (0.25 packs four)."""
 
     address: str | None = None
@@ -93,10 +93,10 @@ class RayOptions:
         return options
 
 
-def run_groups(task: Callable[[Cells, str], Cells], groups: list[Cells], root: str,
+def run_groups(task: Callable[[Group, str], Group], groups: list[Group], root: str,
                options: RayOptions) -> Iterator[tuple[int, dict]]:
-    """Yield (index, result) as the groups finish, each ``task(cells, root)`` one Ray task. A task that fails
-    as a whole (its worker lost more than MAX_RETRIES times) gives each of its cells a failed result."""
+    """Yield (index, result) as the groups finish, each ``task(group, root)`` one Ray task. A task that fails
+    as a whole (its worker lost more than MAX_RETRIES times) gives each of its runs a failed result."""
     ray = import_ray()
     owned = not ray.is_initialized()
     if owned:
@@ -105,15 +105,15 @@ def run_groups(task: Callable[[Cells, str], Cells], groups: list[Cells], root: s
         _warn_if_no_node_fits(ray, options.cpus_per_run, options.gpus_per_run)
         remote = ray.remote(task)
         resources = {"num_cpus": options.cpus_per_run, "num_gpus": options.gpus_per_run, "max_retries": MAX_RETRIES}
-        pending = {remote.options(name=run_id(cells[0][1]), **resources).remote(cells, root): cells
-                   for cells in groups}
+        pending = {remote.options(name=run_id(group[0][1]), **resources).remote(group, root): group
+                   for group in groups}
         while pending:
             (ready,), _ = ray.wait(list(pending), num_returns=1)
-            cells = pending.pop(ready)
+            group = pending.pop(ready)
             try:
                 results = ray.get(ready)
             except ray.exceptions.RayError as error:
-                results = [(index, {"status": "failed", "error": _one_line(error)}) for index, _ in cells]
+                results = [(index, {"status": "failed", "error": _one_line(error)}) for index, _ in group]
             yield from results
     finally:
         if owned:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from .augment import DSA
+from .augment import DEFAULT_STRATEGY, DSA
 from .barycenter import DISCREPANCIES
 from .data import DATASETS, GroupedData
 from .data.benchmarks import BENCHMARKS
@@ -231,6 +231,7 @@ class EvalConfig(Section):
     lr: float = option(positive)
     batch: int = option(integer(1))
     dsa: bool = option(boolean)
+    dsa_strategy: str = option(dsa_strategy, DEFAULT_STRATEGY, later=True)
     max_test: int | None = option(optional(integer(1)), None, later=True)
     arch: str | None = option(optional(one_of(NETS.names)), None, later=True)
     group_weighting: str = option(one_of(("none", "balanced")), "none", later=True)

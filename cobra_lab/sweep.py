@@ -1,5 +1,5 @@
 """Grids of runs: expand a grid into resolved configs, run each with ``run_one`` (skipping stored ones) in
-worker processes or as tasks on a Ray cluster, and return one tidy row per run; a failed cell is recorded and
+worker processes or as tasks on a Ray cluster, and return one tidy row per run; a failed run is recorded and
 the others go on.
 
 A grid is a dict (or a list of dicts, whose union is taken)::
@@ -102,16 +102,16 @@ class GridPart:
         check_bool("grid entry full", values.get("full", False))
         return cls(**values)
 
-    def cells(self) -> list[tuple]:
+    def points(self) -> list[tuple]:
         """(dataset, seed, data, overrides, method, mode, ipc) of every run, before resolving (cheap to count)."""
         methods = _as_list(self.methods)
         distilled = [(method, mode, ipc) for method in methods if method != FULL
                      for mode in _as_list(self.modes) for ipc in _as_list(self.ipc)]
         baseline = [(FULL, None, None)] if self.full or FULL in methods else []
-        return [(dataset, seed, data, overrides, *cell)
+        return [(dataset, seed, data, overrides, *choice)
                 for dataset, seed, data, overrides in itertools.product(
                     _as_list(self.datasets), _as_list(self.seeds), _product(self.data), _product(self.set))
-                for cell in distilled + baseline]
+                for choice in distilled + baseline]
 
 
 GRID_KEYS = tuple(spec.name for spec in fields(GridPart))
@@ -129,13 +129,13 @@ def expand(grid: dict | list[dict], max_runs: int | None = MAX_RUNS, progress: b
     """The resolved configs of a grid (or of a list of grids), in order, without duplicates; more than
     ``max_runs`` (None: no limit) is a UserError, raised before any is resolved."""
     parts = [GridPart.parse(part) for part in _grid_parts(grid)]
-    cells = [(part, cell) for part in parts for cell in part.cells()]
-    if max_runs is not None and len(cells) > max_runs:
-        raise UserError(f"the grid holds {len(cells)} runs, more than {max_runs}: split it, or pass --yes "
+    points = [(part, point) for part in parts for point in part.points()]
+    if max_runs is not None and len(points) > max_runs:
+        raise UserError(f"the grid holds {len(points)} runs, more than {max_runs}: split it, or pass --yes "
                         f"(max_runs=None) to run it all")
     configs: dict[str, dict] = {}
     for part, (dataset, seed, data, overrides, method, mode, ipc) in tqdm(
-            cells, desc="resolving", unit="run", delay=2, disable=not progress, leave=False):
+            points, desc="resolving", unit="run", delay=2, disable=not progress, leave=False):
         distilled = method != FULL
         config = resolve(dataset, method, mode, ipc, profile=part.profile, seed=seed,
                          runs=part.runs if distilled else None, preset=part.preset if distilled else None,
@@ -157,21 +157,21 @@ def describe(config: dict) -> dict:
     return row
 
 
-def _run_cell(config: dict, root: str) -> dict:
-    """One grid cell in a worker: the metrics, or the error that stopped it."""
+def _run_one_of_grid(config: dict, root: str) -> dict:
+    """One run of a grid in a worker: the metrics, or the error that stopped it."""
     try:
         return {**run_one(config, root, progress=False), "status": "done", "error": None}
-    except Exception as error:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
+    except Exception as error:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
 
 
-def _run_cells(cells: list[tuple[int, dict]], root: str) -> list[tuple[int, dict]]:
-    """Several grid cells in one worker, one after another: (index, result) for each."""
-    return [(index, _run_cell(config, root)) for index, config in cells]
+def _run_group(group: list[tuple[int, dict]], root: str) -> list[tuple[int, dict]]:
+    """Several runs of a grid, (index, config) each, in one worker one after another: (index, result) for each."""
+    return [(index, _run_one_of_grid(config, root)) for index, config in group]
 
 
 def _sharing_groups(configs: list[dict], indices: list[int]) -> list[list[tuple[int, dict]]]:
-    """The cells grouped by distilled set: runs that differ only in evaluation go to one worker, so their
+    """The runs grouped by distilled set: runs that differ only in evaluation go to one worker, so their
     shared set is distilled once (FULL runs distill nothing and stand alone)."""
     groups: dict[str, list[tuple[int, dict]]] = {}
     for index, config in zip(indices, configs):
@@ -205,7 +205,7 @@ def _row(config: dict, result: dict, knob_keys: list[str]) -> dict:
 def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None = None, progress: bool = True,
              max_runs: int | None = MAX_RUNS, backend: str = "local", address: str | None = None,
              cpus_per_run: float | None = None, gpus_per_run: float | None = None) -> pd.DataFrame:
-    """Run every cell of ``grid`` (stored runs are read back), ``workers`` local processes at a time, or as Ray
+    """Run the runs of ``grid`` (stored ones are read back), ``workers`` local processes at a time, or as Ray
     tasks on the cluster at ``address`` (``backend="ray"``, see ``RayOptions``); one row per run.
 
     Every config is checked before the first run starts; a grid of more than ``max_runs`` runs is refused."""
@@ -218,7 +218,7 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
     todo = []
     for index, config in enumerate(configs):
         if RunDir(config, root).finished():
-            results[index] = _run_cell(config, str(root))
+            results[index] = _run_one_of_grid(config, str(root))
         else:
             todo.append(index)
     if todo:
@@ -255,19 +255,19 @@ def _ray_options(backend: str, workers: int, address: str | None, cpus_per_run: 
 
 def _execute(configs: list[dict], indices: list[int], workers: int, root: str,
              ray_options: RayOptions | None = None) -> Iterable[tuple[int, dict]]:
-    """Yield (index, result) as cells finish: as Ray tasks with ``ray_options``, else in this process for one
+    """Yield (index, result) as runs finish: as Ray tasks with ``ray_options``, else in this process for one
     worker, else in a spawn pool."""
     if ray_options is not None and configs:
-        yield from run_groups(_run_cells, _sharing_groups(configs, indices), str(Path(root).absolute()), ray_options)
+        yield from run_groups(_run_group, _sharing_groups(configs, indices), str(Path(root).absolute()), ray_options)
         return
     if workers == 1 or len(configs) <= 1:
         for index, config in zip(indices, configs):
-            yield index, _run_cell(config, root)
+            yield index, _run_one_of_grid(config, root)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(_run_cells, cells, root) for cells in _sharing_groups(configs, indices)]
+        futures = [pool.submit(_run_group, group, root) for group in _sharing_groups(configs, indices)]
         for future in as_completed(futures):
             yield from future.result()
 

@@ -98,11 +98,6 @@ def styled(table: pd.DataFrame, bold: pd.DataFrame, caption: str = "") -> Styler
     return style.set_caption(caption) if caption else style
 
 
-def fmt_number(value: float) -> str:
-    """A knob value for a row label: 0.9, 2, 0.15 (no trailing zeros)."""
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:g}"
-
-
 def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
     """One sentence reading a results table: each variant's mean EOD and accuracy over the settings shown, and
     how often each mode had the lowest EOD of its method, ties counted as ties ("tie vanilla = cobra")."""

@@ -30,14 +30,14 @@ def sgd_epochs(parameters: Iterable[torch.Tensor], epochs: int, lr: float, momen
 def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, generator: torch.Generator,
                  batch: int = 256, momentum: float = 0.0, weight_decay: float = 0.0, decay_at: int | None = None,
                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                 on_epoch: Callable[[int], None] | None = None, sample_weight: torch.Tensor | None = None) -> None:
+                 sample_weight: torch.Tensor | None = None) -> None:
     """Train ``net`` on x [N, C, H, W], y [N] with SGD and cross-entropy, shuffling with ``generator``.
 
     At epoch ``decay_at`` the learning rate drops x0.1 with a fresh optimiser (momentum reset), as the
     reference evaluation does. ``sample_weight`` [N] weights each image's cross-entropy (a weighted batch mean).
     """
     net.train()
-    for epoch, optimizer in sgd_epochs(net.parameters(), epochs, lr, momentum, weight_decay, decay_at):
+    for _, optimizer in sgd_epochs(net.parameters(), epochs, lr, momentum, weight_decay, decay_at):
         order = torch.randperm(x.shape[0], generator=generator)
         for start in range(0, x.shape[0], batch):
             rows = order[start:start + batch]
@@ -52,8 +52,6 @@ def train_epochs(net: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        if on_epoch is not None:
-            on_epoch(epoch)
 
 
 def group_balanced_weights(y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

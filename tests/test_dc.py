@@ -90,7 +90,7 @@ def test_cell_aligned_chunks_split_only_runs_longer_than_a_chunk():
 @pytest.mark.parametrize("sampling", ["stratified", "grouped"])
 def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(sampling):
     method, net = _net()
-    method.config["real_chunk"] = 5  # several chunks, so both threads work
+    method.distill["real_chunk"] = 5  # several chunks, so both threads work
     generator = torch.Generator().manual_seed(3)
     y, a = torch.arange(80) % 4, torch.randint(0, 2, (80,), generator=generator)
     x = torch.randn(80, 3, 16, 16, generator=generator)
@@ -134,6 +134,20 @@ def test_rowwise_cosine_distance():
     v = torch.tensor([[1.0, 0.0, 0.0, -2.0]])
     # two blocks of one 1x2 row... as (rows, cols): one block of 2 rows x 2 cols
     assert float(rowwise_cosine_distance(u, v, [(2, 2)])) == pytest.approx(0.0 + 2.0, abs=1e-5)
+
+
+def test_distance_refuses_statistics_its_layer_shapes_do_not_cover():
+    method, net = _net()
+    x_syn = torch.randn(8, 3, 16, 16)
+    stats = method.synthetic_statistics(net, x_syn, lambda images: images).detach()  # [classes, D]
+    with pytest.raises(RuntimeError, match="call prepare"):
+        method.distance(stats, torch.randn_like(stats))
+    method.prepare(net, None, None, torch.Generator())
+    assert float(method.distance(stats, -stats).min()) > 0
+    with pytest.raises(ValueError, match="do not match"):
+        method.distance(stats[:, :-1], stats[:, :-1])
+    with pytest.raises(ValueError, match="do not match"):
+        rowwise_cosine_distance(stats, stats, [(2, 2)])
 
 
 def test_reference_loops_and_norm_check():

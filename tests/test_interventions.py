@@ -1,13 +1,16 @@
 """Standard fairness interventions (paper Appendix N): RF (fair extractor), DF (reweighting), MF (fair downstream)."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
 
 from cobra_lab import nets
 from cobra_lab.config import resolve
-from cobra_lab.distill import distill, fair_extractor
+from cobra_lab.distill import distill, distill_loop
+from cobra_lab.interventions import fair_extractor
 from cobra_lab.methods import METHODS
 from cobra_lab.store import run_id
 from cobra_lab.training import group_balanced_weights, train_epochs
@@ -46,6 +49,24 @@ def test_fair_extractor_is_seeded_and_used_by_the_distiller() -> None:
     plain = distill(data, smoke_config("dm", "vanilla"), progress=False)
     torch.testing.assert_close(fair.x, distill(data, config, progress=False).x)  # deterministic
     assert not torch.allclose(fair.x, plain.x)
+
+
+def test_the_loop_matches_on_the_nets_its_factory_gives() -> None:
+    data = random_grouped_data()
+    config = smoke_config("dm", "vanilla")
+    method = METHODS.build("dm", config, data.image_shape, data.num_classes)
+    fixed = method.new_net(torch.Generator().manual_seed(5))
+    calls = []
+
+    def one_net(generator: torch.Generator) -> torch.nn.Module:
+        calls.append(generator)
+        return copy.deepcopy(fixed)
+
+    fixed_set = distill_loop(data, config, method, one_net, torch.device("cpu"), progress=False)
+    assert len(calls) == config["distill"]["iterations"]
+    assert not torch.allclose(fixed_set.x, distill(data, config, progress=False).x)
+    default = distill_loop(data, config, method, method.new_net, torch.device("cpu"), progress=False)
+    torch.testing.assert_close(default.x, distill(data, config, progress=False).x)
 
 
 def test_options_validated_and_hashed() -> None:

@@ -2,9 +2,11 @@
 import copy
 
 import pytest
+import torch
 
 from cobra_lab.config import load_profile, profile_names, resolve
 from cobra_lab.errors import UserError
+from cobra_lab.evaluate import training_options
 from cobra_lab.methods import METHODS
 from cobra_lab.schema import DISTILL_SECTIONS, FULL, EvalConfig, sections, with_defaults
 from cobra_lab.store import run_id, synset_id
@@ -95,7 +97,24 @@ def test_profiles_are_completed_and_values_normalised() -> None:
     assert config["distill"]["lr_img"] == 3.0 and isinstance(config["distill"]["lr_img"], float)
     assert config["distill"]["iterations"] == 2 and isinstance(config["distill"]["iterations"], int)
     assert EvalConfig.defaults() == {"max_test": None, "arch": None, "group_weighting": "none",
-                                     "ensemble": True, "compile": False}
+                                     "ensemble": True, "compile": False,
+                                     "dsa_strategy": "color_crop_cutout_flip_scale_rotate"}
+
+
+def test_eval_has_its_own_dsa_strategy() -> None:
+    config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
+    old = copy.deepcopy(config)
+    del old["eval"]["dsa_strategy"]
+    assert run_id(old) == run_id(config) and with_defaults(old) == config
+    assert config["eval"]["dsa_strategy"] == config["distill"]["dsa_strategy"]
+    other = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={"eval.dsa_strategy": "flip"})
+    assert run_id(other) != run_id(config) and synset_id(other) == synset_id(config)
+    assert training_options(other, torch.zeros(4), None, torch.device("cpu"))["augment"].ops == ["flip"]
+    distill_only = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={"distill.dsa_strategy": "crop"})
+    assert training_options(distill_only, torch.zeros(4), None, torch.device("cpu"))["augment"].ops == \
+        training_options(config, torch.zeros(4), None, torch.device("cpu"))["augment"].ops
+    with pytest.raises(UserError, match="unknown DSA op 'spin'"):
+        resolve("cdigits_bg", "full", None, 0, profile="smoke", overrides={"eval.dsa_strategy": "spin"})
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -51,7 +51,7 @@ def test_run_grid_stores_skips_and_aggregates(tmp_path: Path) -> None:
     assert summary.loc[0, "acc_std"] == pytest.approx(vanilla.std())
 
 
-def test_a_failed_cell_is_recorded_and_the_others_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_run_is_recorded_and_the_others_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = sweep.run_one
 
     def flaky(config, root, progress):

@@ -68,7 +68,7 @@ def test_a_failed_run_is_a_failed_row_and_the_others_go_on(cluster: str, ray_row
 
 def test_a_task_that_fails_as_a_whole_fails_each_of_its_runs(cluster: str, tmp_path: Path) -> None:
     groups = sweep._sharing_groups(sweep.expand(GRID), [0, 1])
-    fails = os.path.join  # takes (cells, root), then raises TypeError in the task: cells is not a path
+    fails = os.path.join  # takes (group, root), then raises TypeError in the task: group is not a path
     results = dict(run_groups(fails, groups, str(tmp_path), RayOptions(address=cluster)))
     assert sorted(results) == [0, 1] and all(result["status"] == "failed" for result in results.values())
     assert all(result["error"].startswith("RayTaskError(TypeError): ") and "\n" not in result["error"]

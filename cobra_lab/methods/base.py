@@ -1,7 +1,6 @@
 """What every distillation method provides to the distillation loop."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import torch
@@ -22,15 +21,14 @@ class Method:
     cpu_chunk = 128  # real images per forward on the CPU (measured per method with benchmarks/bench_step.py)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
-        self.config = config["distill"]
+        self.distill = config["distill"]
         self.net_config = dict(config["net"])
         self.image_shape = image_shape
         self.num_classes = num_classes
-        self.template: nn.Module | None = None  # a fixed extractor (RF): every new net starts as a copy of it
 
     def chunk_size(self, device: torch.device) -> int:
         """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
-        chunk = self.config["real_chunk"]
+        chunk = self.distill["real_chunk"]
         if chunk == "auto":
             return self.cpu_chunk if device.type == "cpu" else 1 << 20
         return int(chunk)
@@ -38,7 +36,7 @@ class Method:
     def compiles(self, device: torch.device) -> bool:
         """Whether passes on ``device`` run compiled: ``distill.compile`` is on, the device is the CPU and compiling
         has not failed in this process."""
-        return self.config["compile"] and device.type == "cpu" and not compilation_failed()
+        return self.distill["compile"] and device.type == "cpu" and not compilation_failed()
 
     def embedder(self, net: nn.Module, device: torch.device,
                  chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -55,9 +53,7 @@ class Method:
         return 1
 
     def new_net(self, generator: torch.Generator) -> nn.Module:
-        """A freshly initialised network, seeded from ``generator`` (a copy of ``template`` when one is set)."""
-        if self.template is not None:
-            return copy.deepcopy(self.template)
+        """A freshly initialised network, seeded from ``generator``."""
         options = {k: v for k, v in self.net_config.items() if k != "arch"}
         channels, size = self.image_shape[0], self.image_shape[-1]
         return nets.build(self.net_config["arch"], channels, self.num_classes, size, generator, **options)

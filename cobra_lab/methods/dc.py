@@ -212,7 +212,13 @@ def matrix_shapes(net: nn.Module) -> list[tuple[int, int]]:
 
 
 def rowwise_cosine_distance(u: torch.Tensor, v: torch.Tensor, shapes: list[tuple[int, int]]) -> torch.Tensor:
-    """Sum over parameter rows of 1 - cos(u_row, v_row) (the DC 'ours' metric): [..., D] x [..., D] -> [...]."""
+    """Sum over parameter rows of 1 - cos(u_row, v_row) (the DC 'ours' metric): [..., D] x [..., D] -> [...].
+
+    ``shapes`` must cover D exactly (a ValueError otherwise), so a stale or missing layout never reads as 0."""
+    width = sum(rows * cols for rows, cols in shapes)
+    if u.shape[-1] != width or v.shape[-1] != width:
+        raise ValueError(f"statistics of width {u.shape[-1]} and {v.shape[-1]} do not match the {width} weights "
+                         f"of the layer shapes {shapes}")
     total = u.new_zeros(torch.broadcast_shapes(u.shape[:-1], v.shape[:-1]))
     start = 0
     for rows, cols in shapes:
@@ -236,8 +242,8 @@ class DC(Method):
         super().__init__(config, image_shape, num_classes)
         ipc = int(config["ipc"])
         outer, inner = reference_loops(ipc)
-        self.outer = int(self.config["outer_loop"] or outer)
-        self.inner = int(self.config["inner_loop"] or inner)
+        self.outer = int(self.distill["outer_loop"] or outer)
+        self.inner = int(self.distill["inner_loop"] or inner)
         self.shapes: list[tuple[int, int]] = []
 
     def rounds(self) -> int:
@@ -250,8 +256,8 @@ class DC(Method):
     def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
                        generator: torch.Generator) -> None:
         """Train the network for ``inner`` epochs on the current synthetic set."""
-        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.config["lr_net"]), generator=generator,
-                     batch=int(self.config["batch_train"]))
+        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.distill["lr_net"]), generator=generator,
+                     batch=int(self.distill["batch_train"]))
 
     @staticmethod
     def sums_images(device: torch.device) -> bool:
@@ -309,4 +315,6 @@ class DC(Method):
         return eager()
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if not self.shapes:
+            raise RuntimeError("DC.distance needs the net's layer shapes: call prepare(net, ...) first")
         return rowwise_cosine_distance(u, v, self.shapes)

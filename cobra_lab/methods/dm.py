@@ -25,11 +25,11 @@ class DM(Method):
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""
-        epochs = int(self.config["warmup_epochs"])
+        epochs = int(self.distill["warmup_epochs"])
         if epochs > 0:
-            dsa = DSA(self.config["dsa_strategy"]) if self.config["dsa"] else None
-            train_epochs(net, x_syn.detach(), y_syn, epochs, lr=float(self.config["lr_net"]), generator=generator,
-                         batch=int(self.config["batch_train"]), augment=dsa)
+            dsa = DSA(self.distill["dsa_strategy"]) if self.distill["dsa"] else None
+            train_epochs(net, x_syn.detach(), y_syn, epochs, lr=float(self.distill["lr_net"]), generator=generator,
+                         batch=int(self.distill["batch_train"]), augment=dsa)
         net.eval()  # instance norm has no running statistics; eval() only matters for other norms
         for parameter in net.parameters():
             parameter.requires_grad_(False)
@@ -54,4 +54,4 @@ class DM(Method):
         return embeddings.view(self.num_classes, -1, embeddings.shape[1]).mean(1)  # [C, D]
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return DISTANCES[self.config["distance"]](u, v)
+        return DISTANCES[self.distill["distance"]](u, v)

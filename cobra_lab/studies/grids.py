@@ -1,13 +1,10 @@
 """One grid builder per study notebook, registered under the notebook's name: parameters -> grids of runs."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..errors import UserError
 from ..registry import Registry
 
 STUDIES: Registry[list[dict]] = Registry("study")
-GridBuilder = Callable[..., list[dict]]
 
 
 def base_grid(profile: str, datasets: list[str], methods: list[str], modes: list[str], ipc: list[int] | int,

@@ -49,9 +49,9 @@ class IDC(DC):
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        self.factor = int(self.config["factor"])
-        self.outer = int(self.config["outer_loop"] or idc_outer_loop(int(config["ipc"])))
-        self.inner = int(self.config["inner_loop"] or 0)  # null: the net is never trained (COBRA's IDC)
+        self.factor = int(self.distill["factor"])
+        self.outer = int(self.distill["outer_loop"] or idc_outer_loop(int(config["ipc"])))
+        self.inner = int(self.distill["inner_loop"] or 0)  # null: the net is never trained (COBRA's IDC)
 
     def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
         return decode_zoom(x_syn, self.factor)

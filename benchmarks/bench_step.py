@@ -1,6 +1,6 @@
 """Time one distillation step of cobra-lab's engine against a step written the way the reference code loops.
 
-For DM and DC under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
+For DM, DC and IDC under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
 image update of the engine (``cobra_lab.distill.image_step``) and one of a reference-style step (a Python
 loop over classes, and over groups for FairDD / COBRA; implementations.md 1.3, 1.5, 2.1, 3), with the same
 net, synthetic set and real-image budget. Run ``python benchmarks/bench_step.py --help``; see README.md here.
@@ -37,7 +37,7 @@ from cobra_lab.training import resolve_device
 CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 SKEW = 0.9  # share of each class in its majority group
-METHOD_NAMES = ("dm", "dc")
+METHOD_NAMES = ("dm", "dc", "idc")
 MODE_NAMES = ("vanilla", "fairdd", "cobra")
 IMPLEMENTATIONS = ("ours", "reference")
 PLAIN_CONV_BATCH = 256
@@ -138,10 +138,10 @@ class ReferenceStep:
     """A step written like the reference code: a loop over classes, then over the groups in each class batch.
 
     Per class: ``real_per_class`` random images of the class (unstratified), one DSA draw for that class's
-    real and synthetic images, one real forward. DM: per-group means sliced from that forward. DC: FairDD
-    takes one forward per group ([COB]), COBRA one forward and one ``autograd.grad`` per group with
-    ``retain_graph``. The net is the engine's with the reference's ``nn.AvgPool2d``. The distance is the engine's
-    (DM squared L2, DC per-row cosine); FairDD terms are summed.
+    real and synthetic images (IDC: the class's decoded images), one real forward. DM: per-group means sliced
+    from that forward. DC and IDC: FairDD takes one forward per group ([COB]), COBRA one forward and one
+    ``autograd.grad`` per group with ``retain_graph``. The net is the engine's with the reference's
+    ``nn.AvgPool2d``. The distance is the engine's (DM squared L2, DC per-row cosine); FairDD terms are summed.
     """
 
     def __init__(self, setup: Setup, data: GroupedData, mode_name: str) -> None:
@@ -164,7 +164,8 @@ class ReferenceStep:
             index = index.to(s.train_x.device)
             augment = self.class_augment()
             x_real = augment(s.train_x[index])  # [R, 3, 32, 32]
-            x_syn = augment(s.x_syn[label * self.ipc:(label + 1) * self.ipc])  # [ipc, 3, 32, 32]
+            stored = s.x_syn[label * self.ipc:(label + 1) * self.ipc]  # [ipc, 3, 32, 32]
+            x_syn = augment(s.method.decode(stored))  # [ipc * k, 3, 32, 32]: IDC decodes k pieces per image
             loss = loss + self.class_loss(x_real, self.groups[index], x_syn, label)
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -429,20 +430,22 @@ def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
 
     efficiency = dm_flops / seconds("dm", "vanilla") / conv_rate
     return (f"cobra/vanilla DM@G{g}={seconds('dm', 'cobra') / seconds('dm', 'vanilla'):.3f} "
-            f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} | ours/reference vanilla "
+            f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} "
+            f"IDC@G{g}={seconds('idc', 'cobra') / seconds('idc', 'vanilla'):.3f} | ours/reference vanilla "
             f"DM={seconds('dm', 'vanilla') / seconds('dm', 'vanilla', 'reference'):.3f} "
-            f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} | "
+            f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} "
+            f"IDC={seconds('idc', 'vanilla') / seconds('idc', 'vanilla', 'reference'):.3f} | "
             f"conv-efficiency DM={efficiency:.3f}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        description="Time one distillation step (DM, DC x vanilla, fairdd, cobra) of cobra-lab's engine against "
+        description="Time one distillation step (DM, DC, IDC x vanilla, fairdd, cobra) of cobra-lab's engine against "
                     "a reference-style per-class loop, on random cfmnist-shaped data. The last line summarises "
                     "at the largest G given (labelled with it, e.g. DM@G10).")
     parser.add_argument("--profile", choices=tuple(PROFILE_GROUPS), default="quick",
-                        help="the profile whose DM / DC settings, net width, real budget and G values are the "
+                        help="the profile whose DM / DC / IDC settings, net width, real budget and G values are the "
                              "defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
                              "Table 13 (H100) printed beside ours")
     parser.add_argument("--groups", type=int, nargs="+", default=None, help="G values, each >= 2 (default: "
@@ -508,8 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     first = "ours: compilation" if args.compile else "ours eager, --no-compile"
     print(f"time: median of {args.steps} steps after one first step ({first}) and {args.warmup} "
           f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
-          f"excluded for both (one net per configuration, made before timing); DC: one outer round, inner-loop "
-          f"training excluded")
+          f"excluded for both (one net per configuration, made before timing); DC, IDC: one outer round, "
+          f"inner-loop training excluded")
     print(memory_note(args, device))
     print(f"plain conv2d [{PLAIN_CONV_BATCH}, {args.width}, 32, 32] {args.width}->{args.width} 3x3: "
           f"{conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {dm_flops / 1e9:.3f} GFLOP (real forward + "

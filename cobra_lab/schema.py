@@ -215,7 +215,7 @@ class IDCDistill(DCDistill):
     """IDC's own options: DC's loops (null outer: 10 at IPC 10, 30 at IPC 50 and 100, as COBRA's IDC runs;
     null inner: the net is never trained) and the multi-formation factor."""
 
-    factor: int = option(integer(1), 2)
+    factor: int = option(integer(1, 8), 2)
 
 
 DISTILL_SECTIONS: dict[str, type[DistillConfig]] = {"dm": DMDistill, "dc": DCDistill, "idc": IDCDistill}

@@ -7,6 +7,7 @@ from test_dc import _loop_over_cells
 
 from cobra_lab.config import resolve
 from cobra_lab.distill import decoded, distill
+from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
 from cobra_lab.methods.idc import decode_zoom, idc_outer_loop
 from cobra_lab.sampling import CellSampler
@@ -40,6 +41,11 @@ def test_decode_keeps_constants_pads_odd_sizes_and_factor_one_is_the_identity():
     assert odd[3, :, -1, -1].abs().max() == 0  # the bottom-right piece ends in padding
     x = torch.randn(2, 3, 8, 8)
     assert decode_zoom(x, 1) is x
+
+
+def test_a_factor_that_leaves_pieces_under_two_pixels_is_a_one_line_error():
+    with pytest.raises(UserError, match=r"distill.factor=5 cuts a 8 px image .* use distill.factor <= 4"):
+        METHODS.build("idc", smoke_config("idc", "cobra", factor=5), (3, 8, 8), 4)
 
 
 def test_real_statistics_of_every_cell_match_a_loop_over_cells():

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UserError
 from . import METHODS
 from .base import Augment
 from .dc import DC, reference_loops
@@ -50,6 +51,9 @@ class IDC(DC):
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
         self.factor = int(self.distill["factor"])
+        if 2 * self.factor > min(image_shape[1:]):
+            raise UserError(f"distill.factor={self.factor} cuts a {min(image_shape[1:])} px image into pieces under "
+                            f"2 px; use distill.factor <= {min(image_shape[1:]) // 2}")
         self.outer = int(self.distill["outer_loop"] or idc_outer_loop(int(config["ipc"])))
         self.inner = int(self.distill["inner_loop"] or 0)  # null: the net is never trained (COBRA's IDC)
 

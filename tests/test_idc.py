@@ -112,3 +112,21 @@ def test_the_df_mode_runs_with_idc():
     data = random_grouped_data()
     synset = distill(data, smoke_config("idc", "df"), progress=False)
     assert synset.x.shape == (8, 3, 16, 16) and not torch.allclose(synset.x, data.train.x[synset.init_index])
+
+
+def test_a_stored_run_evaluates_on_the_decoded_set_and_stores_the_compact_one(tmp_path, monkeypatch):
+    import cobra_lab.runner as runner
+    from cobra_lab.store import RunDir
+
+    seen = {}
+    evaluate = runner.evaluate
+
+    def recording_evaluate(x, y, *args, **kwargs):
+        seen["x"], seen["y"] = x.shape, y.tolist()
+        return evaluate(x, y, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "evaluate", recording_evaluate)
+    config = resolve("cdigits_bg", "idc", "cobra", 2, profile="smoke")
+    runner.run_one(config, root=tmp_path, progress=False)
+    assert seen["x"] == (10 * 2 * 4, 3, 32, 32) and seen["y"] == torch.arange(10).repeat_interleave(8).tolist()
+    assert RunDir(config, tmp_path).load_synset()["x"].shape == (10 * 2, 3, 32, 32)

@@ -23,14 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cobra_lab.accel.gradients import matched_layers
+from cobra_lab.accel.pooling import MeanPool2
 from cobra_lab.augment import DSA
 from cobra_lab.config import load_profile
 from cobra_lab.data.types import GroupedData, Split
 from cobra_lab.distill import image_step, initial_images
 from cobra_lab.methods import METHODS, Method
-from cobra_lab.methods.dc import matched_layers
 from cobra_lab.modes import MODES
-from cobra_lab.nets import MeanPool2
 from cobra_lab.sampling import CellSampler
 from cobra_lab.training import resolve_device
 

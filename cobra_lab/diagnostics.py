@@ -6,10 +6,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .accel.gradients import batch_cell_gradients
 from .data.types import GroupedData
 from .distill import SynSet, decoded
 from .evaluate import train_eval_net
-from .methods.dc import cell_gradients
 from .modes import MODES
 from .sampling import cell_sample
 from .store import RunDir
@@ -84,7 +84,7 @@ def real_statistics(net: nn.Module, data: GroupedData, method: str, per_cell: in
     else:
         cell = y * groups + a  # [n]
         sizes = torch.bincount(cell, minlength=classes * groups).clamp_min(1)  # [C * G]
-        phi = sum(cell_gradients(net, x[s:s + 500], cell[s:s + 500], sizes, y[s:s + 500], create_graph=False)
+        phi = sum(batch_cell_gradients(net, x[s:s + 500], cell[s:s + 500], sizes, y[s:s + 500], create_graph=False)
                   for s in range(0, len(x), 500)).view(classes, groups, -1)
     return phi.detach(), train.counts(classes, groups)
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager
+from .accel.compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager
 from .training import sgd_epochs
 
 

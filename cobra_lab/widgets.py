@@ -19,6 +19,7 @@ from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from . import nets
+from .accel.threads import one_thread, single_threaded_pool
 from .config import resolve
 from .data import load
 from .data.benchmarks import BENCHMARKS
@@ -31,7 +32,6 @@ from .explorer_figure import View, diameter_squared, explorer_figure, keep_layou
 from .plots import figure_bytes
 from .runner import run_one
 from .sampling import cell_sample
-from .threads import one_thread, single_threaded_pool
 
 EMBED_WIDTH = 32  # the fixed random ConvNet that embeds the images
 PER_CELL = 64  # images per (class, group) averaged for a mean (the weights use the full counts)

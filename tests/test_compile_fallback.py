@@ -13,7 +13,7 @@ import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
 
-from cobra_lab import compiled
+from cobra_lab.accel import compiled
 from cobra_lab.cli import main
 from cobra_lab.distill import distill
 

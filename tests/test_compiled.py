@@ -5,12 +5,12 @@ import torch
 from engine_fixtures import random_grouped_data, smoke_config
 from torch._dynamo.utils import counters
 
-from cobra_lab.compiled import frozen_embedder
+from cobra_lab.accel.compiled import frozen_embedder
+from cobra_lab.accel.compiled_gradients import compiled_class_gradients
 from cobra_lab.config import identity, resolve
 from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
 from cobra_lab.methods import METHODS
-from cobra_lab.methods.dc import compiled_class_gradients
 
 
 def _frozen_net(seed: int) -> torch.nn.Module:

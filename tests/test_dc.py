@@ -4,20 +4,19 @@ import torch
 import torch.nn.functional as F
 from engine_fixtures import smoke_config
 
-from cobra_lab.config import resolve
-from cobra_lab.errors import UserError
-from cobra_lab.methods import METHODS, dc
-from cobra_lab.methods.dc import (
-    DC,
+from cobra_lab.accel import Acceleration, gradients
+from cobra_lab.accel.chunks import cell_aligned_chunks
+from cobra_lab.accel.compiled_gradients import compiled_class_gradients
+from cobra_lab.accel.gradients import (
     _image_weight_gradients,
-    cell_aligned_chunks,
-    cell_gradients,
-    compiled_class_gradients,
+    batch_cell_gradients,
     image_summed_gradients,
     matched_layers,
-    reference_loops,
-    rowwise_cosine_distance,
 )
+from cobra_lab.config import resolve
+from cobra_lab.errors import UserError
+from cobra_lab.methods import METHODS
+from cobra_lab.methods.dc import reference_loops, rowwise_cosine_distance
 from cobra_lab.sampling import CellSampler
 
 
@@ -45,7 +44,7 @@ def test_cell_gradients_match_a_loop_over_cells():
     labels = cell // 2
     x = torch.randn(cell.numel(), 3, 16, 16, generator=generator)
     expected = _loop_over_cells(net, x, cell, labels, 8)
-    for batched in (cell_gradients(net, x, cell, sizes, labels, create_graph=False),
+    for batched in (batch_cell_gradients(net, x, cell, sizes, labels, create_graph=False),
                     image_summed_gradients(net, x, cell, sizes, labels)):
         assert batched[sizes == 0].abs().max() == 0
         torch.testing.assert_close(batched, expected, rtol=1e-4, atol=1e-6)
@@ -71,7 +70,7 @@ def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes
     cell = torch.arange(4).repeat_interleave(3)
     expected = _loop_over_cells(net, x, cell, cell, 4, create_graph=True)
     expected_image_grad, = torch.autograd.grad((expected * cotangent).sum(), x)
-    eager = cell_gradients(net, x, cell, torch.full((4,), 3), cell, create_graph=True)
+    eager = batch_cell_gradients(net, x, cell, torch.full((4,), 3), cell, create_graph=True)
     compiled = compiled_class_gradients(net, x.view(4, 3, 3, 16, 16))
     for stats in (eager, compiled):
         torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
@@ -108,8 +107,8 @@ def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(s
 
 def test_real_statistics_summed_by_image_match_one_call_per_cell(monkeypatch):
     method, net = _net()
-    monkeypatch.setattr(DC, "sums_images", staticmethod(lambda device: True))  # the GPU path, here on the CPU
-    monkeypatch.setattr(dc, "PER_IMAGE_ELEMENTS", 3000)  # a few images at a time in the larger layers
+    monkeypatch.setattr(Acceleration, "sums_images", lambda self, device: True)  # the GPU path, here on the CPU
+    monkeypatch.setattr(gradients, "PER_IMAGE_ELEMENTS", 3000)  # a few images at a time in the larger layers
     generator = torch.Generator().manual_seed(5)
     y, a = torch.arange(60) % 4, torch.randint(0, 2, (60,), generator=generator)
     x = torch.randn(60, 3, 16, 16, generator=generator)

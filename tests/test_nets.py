@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from cobra_lab import nets
+from cobra_lab.accel.pooling import MeanPool2
 
 
 @pytest.mark.parametrize("name", nets.NETS.names())
@@ -31,7 +32,7 @@ def test_seeded_and_every_parameter_learns(name: str) -> None:
 @pytest.mark.parametrize("shape", [(3, 5, 32, 32), (2, 4, 8, 16), (2, 3, 7, 9)])
 def test_mean_pool_is_avg_pool2d_with_its_first_and_second_derivatives(shape: tuple[int, ...]) -> None:
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
-    pooled, expected = nets.MeanPool2()(x), torch.nn.functional.avg_pool2d(x, 2)
+    pooled, expected = MeanPool2()(x), torch.nn.functional.avg_pool2d(x, 2)
     torch.testing.assert_close(pooled, expected)
     weights = torch.randn_like(expected)
     grad, = torch.autograd.grad((pooled * weights).sum().square(), x, create_graph=True)
@@ -45,5 +46,5 @@ def test_mean_pool_is_avg_pool2d_with_its_first_and_second_derivatives(shape: tu
 
 def test_convnet_pools_with_mean_pool() -> None:
     net = nets.build("convnet", 3, 4, 32, torch.Generator().manual_seed(0), width=8)
-    pools = [module for module in net.modules() if isinstance(module, nets.MeanPool2)]
+    pools = [module for module in net.modules() if isinstance(module, MeanPool2)]
     assert len(pools) == 3 and not any(isinstance(m, torch.nn.AvgPool2d) for m in net.modules())

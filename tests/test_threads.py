@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cobra_lab.threads import one_thread, single_threaded_pool
+from cobra_lab.accel.threads import one_thread, single_threaded_pool
 
 
 def test_pool_threads_run_torch_with_one_thread_and_the_pool_is_kept():

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .. import nets
-from ..compiled import compilation_failed, frozen_embedder
+from ..accel import Acceleration
 from ..sampling import RealBatch
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -18,7 +18,6 @@ class Method:
 
     name = "method"
     norms: tuple[str, ...] | None = None  # the net norms the method works with (None: any)
-    cpu_chunk = 128  # real images per forward on the CPU (measured per method with benchmarks/bench_step.py)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.distill = config["distill"]
@@ -26,22 +25,10 @@ class Method:
         self.image_shape = image_shape
         self.num_classes = num_classes
 
-    def chunk_size(self, device: torch.device) -> int:
-        """Real images per forward pass: small chunks stay in CPU caches; a GPU takes the whole batch."""
-        chunk = self.distill["real_chunk"]
-        if chunk == "auto":
-            return self.cpu_chunk if device.type == "cpu" else 1 << 20
-        return int(chunk)
-
-    def compiles(self, device: torch.device) -> bool:
-        """Whether passes on ``device`` run compiled: ``distill.compile`` is on, the device is the CPU and compiling
-        has not failed in this process."""
-        return self.distill["compile"] and device.type == "cpu" and not compilation_failed()
-
-    def embedder(self, net: nn.Module, device: torch.device,
-                 chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``compiles``."""
-        return frozen_embedder(net, chunk) if self.compiles(device) else net.embed
+    @property
+    def acceleration(self) -> Acceleration:
+        """How the method's passes may run fast (``distill.compile``, ``distill.real_chunk``): for ``accel``."""
+        return Acceleration.of(self.distill)
 
     def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
         """The images the stored synthetic tensor x_syn [N, C, H, W] stands for, each stored image's in a consecutive

@@ -2,9 +2,9 @@
 
 The distill loop builds a new random net each iteration. Compiling a net's method itself would recompile
 for every net, so each compiled function takes the weights as inputs (``torch.func.functional_call`` on a
-skeleton copy of the architecture) and fixed shapes (a short last chunk is padded). On this project's
-2-core CPU the compiled embedding pass of a quick-profile ConvNet was about 3x faster than eager (inductor
-fuses the norm, ReLU and pooling into the convolutions' neighbours); it agrees with eager to float rounding.
+skeleton copy of the architecture) and fixed shapes (a short last chunk is padded). Inductor fuses the norm,
+ReLU and pooling into the convolutions' neighbours (benchmarks/bench_step.py times it); results agree with eager
+to float rounding.
 
 Compiling never stops a run: the first failure (no C++ compiler, a damaged cache, any codegen error) is reported
 in one warning line and the process runs eager from then on. Compilers write their shared objects in place, so a
@@ -23,7 +23,7 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-from .errors import warn
+from ..errors import warn
 
 _COMPILED: dict[tuple[str, str], object] = {}  # (what, architecture as its module repr) -> compiled function(s)
 _STATE: dict[str, object] = {"cache": None, "failure": None}  # the swept cache folder; the first compile error

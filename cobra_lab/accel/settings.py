@@ -1,0 +1,42 @@
+"""The settings a run gives its fast passes: whether to compile, and how many real images per forward."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+from .compiled import compilation_failed
+
+CPU_CHUNK = 64  # real images per forward on the CPU when real_chunk is "auto" (chosen with benchmarks/bench_step.py)
+WHOLE_BATCH = 1 << 20  # "auto" off the CPU: the whole batch in one forward
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """``compile``: run passes compiled on the CPU (``distill.compile``); ``real_chunk``: real images per forward,
+    or "auto" to choose by device (``distill.real_chunk``). Neither changes what is computed beyond float rounding."""
+
+    compile: bool = False
+    real_chunk: int | str = "auto"
+
+    @classmethod
+    def of(cls, distill: Mapping) -> Acceleration:
+        """The settings in a run's ``distill`` config section."""
+        return cls(bool(distill["compile"]), distill["real_chunk"])
+
+    def compiles(self, device: torch.device) -> bool:
+        """Whether passes on ``device`` run compiled: ``compile`` is on, the device is the CPU and compiling has not
+        failed in this process."""
+        return self.compile and device.type == "cpu" and not compilation_failed()
+
+    def chunk(self, device: torch.device, cpu_chunk: int = CPU_CHUNK) -> int:
+        """Real images per forward: small chunks stay in CPU caches; a GPU takes the whole batch."""
+        if self.real_chunk == "auto":
+            return cpu_chunk if device.type == "cpu" else WHOLE_BATCH
+        return int(self.real_chunk)
+
+    def sums_images(self, device: torch.device) -> bool:
+        """Whether real cell gradients are summed from per-image ones (off the CPU: few large kernels) rather than
+        from one weight-gradient convolution per run of a cell (CPU: less work)."""
+        return device.type != "cpu"

@@ -17,10 +17,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
+from cobra_lab.bench.results import write_results
 from cobra_lab.config import load_profile
 from cobra_lab.ensemble import predict_ensemble
 from cobra_lab.evaluate import train_eval_ensemble, train_eval_net
@@ -125,7 +125,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                         help="also time the compiled ensemble (eval.compile) and use it in the summary; "
                              "--no-compile needs no C++ compiler")
-    parser.add_argument("--json", default=None, help="also write every measurement to this JSON file")
+    parser.add_argument("--json", default=None, help="also write every measurement to this JSON file "
+                                                     "(benchmarks/results/bench_eval.json: the recorded one)")
     args = parser.parse_args(argv)
     if min(args.quick_epochs, args.paper_epochs, args.rounds, args.ipc, args.test_images) < 1:
         parser.error("--quick-epochs, --paper-epochs, --rounds, --ipc and --test-images must be >= 1")
@@ -156,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{size}: {result['epochs_timed']} epochs timed per call; estimate = {result['profile_epochs']} "
               f"epochs (the {size} profile's) x epoch time + prediction")
     if args.json:
-        from cobra_lab.io import atomic_write_json
-
-        atomic_write_json(Path(args.json), {"device": str(device), "torch": torch.__version__,
-                                            "settings": vars(args), "results": results})
+        write_results(args.json, "bench_eval", {"device": str(device), "settings": vars(args), "results": results})
     chosen = "ensemble compiled" if args.compile else "ensemble eager"
     ratios = " ".join(f"{size}={ratio(result, chosen):.3f}" for size, result in results.items())
     print(f"ensemble/sequential {ratios}")

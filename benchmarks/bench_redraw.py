@@ -14,6 +14,7 @@ import statistics
 import sys
 import time
 
+from cobra_lab.bench.results import write_results
 from cobra_lab.errors import UserError
 from cobra_lab.widgets import SkewGapExplorer
 
@@ -28,6 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", default="cdigits_bg", help="a registered benchmark (default cdigits_bg)")
     parser.add_argument("--moves", type=int, default=len(SETTINGS), choices=range(1, len(SETTINGS) + 1),
                         metavar=f"1..{len(SETTINGS)}", help="slider moves to time, each to a new setting")
+    parser.add_argument("--json", default=None, help="also write every move's times to this JSON file "
+                                                     "(benchmarks/results/bench_redraw.json: the recorded one)")
     return parser.parse_args(argv)
 
 
@@ -52,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"redraw median={median:.3f} max={max(seconds):.3f} cpu median={statistics.median(cpu):.3f} | "
           f"budget {BUDGET_SECONDS:g} s | "
           f"median/budget={median / BUDGET_SECONDS:.3f}")
+    if args.json:
+        moves = [{"skew": skew, "gap": gap, "mode": mode, "seconds": wall, "cpu_seconds": used}
+                 for (skew, gap, mode), wall, used in zip(SETTINGS, seconds, cpu)]
+        write_results(args.json, "bench_redraw", {"dataset": args.dataset, "budget_seconds": BUDGET_SECONDS,
+                                                  "median_seconds": median, "moves": moves})
     return 0
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cobra_lab.bench.results import write_results
 from cobra_lab.errors import UserError
 from cobra_lab.ray_backend import local_cluster
 from cobra_lab.sweep import METRIC_KEYS, expand, run_grid
@@ -39,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="local processes, and Ray nodes of one CPU (2)")
     parser.add_argument("--address", default=None, help="a running Ray cluster (default: start a local one)")
     parser.add_argument("--rounds", type=int, default=2, help="timings of each backend, in alternating order (2)")
+    parser.add_argument("--json", default=None, help="also write the timings to this JSON file "
+                                                     "(benchmarks/results/bench_sweep_backends.json: the recorded one)")
     return parser.parse_args(argv)
 
 
@@ -79,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"same metrics on both backends: {same}")
     print(f"sweep {len(expand(spec))} runs, {args.workers} workers: local={local_seconds:.1f} s "
           f"ray={ray_seconds:.1f} s | ray/local={ray_seconds / local_seconds:.2f}")
+    if args.json:
+        write_results(args.json, "bench_sweep_backends", {"runs": len(expand(spec)), "workers": args.workers,
+                                                          "rounds": args.rounds, "local_seconds": local_seconds,
+                                                          "ray_seconds": ray_seconds, "same_metrics": same})
     return 0 if same else 1
 
 

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from cobra_lab.paper import table1
+from cobra_lab.paper import cell
 from cobra_lab.store import RunDir
 
 EOD_POINTS = 5.0  # the tolerance: within 5 EOD points and 2 accuracy points of Table 1
@@ -36,7 +36,7 @@ def report(runs: list[dict]) -> list[str]:
     lines = [head, "-" * len(head)]
     for run in runs:
         config = run["config"]
-        paper = table1(config["dataset"], config["ipc"], config["method"], config["mode"])
+        paper = cell(1, dataset=config["dataset"], ipc=config["ipc"], method=config["method"], mode=config["mode"])
         ours = f"{run['eod_max']:.2f} ({run['acc']:.1f})"
         if paper is None:
             reference, gaps, close = "-", f"{'-':>6} {'-':>6}", "-"

@@ -1,6 +1,6 @@
 """Differentiable Siamese augmentation (DSA): one op and one draw shared by the real and synthetic batch.
 
-Re-implemented from the facts of the DSA reference (implementations.md 1.4): each call picks one op group
+Re-implemented from the published DSA method: each call picks one op group
 uniformly from the strategy; ``color`` applies brightness, saturation and contrast in turn. A *shared* draw
 holds one parameter set that every image of every batch it is applied to takes (Siamese mode, used while
 distilling); a per-sample draw gives each image its own parameters (used when training evaluation nets).

@@ -147,12 +147,10 @@ def _run(args: argparse.Namespace) -> int:
     from .config import parse_override, resolve
     from .runner import run_one  # deferred: torch takes a while to import
 
-    if args.root is not None:
-        os.environ["COBRA_LAB_DATA"] = args.root
     overrides = dict(parse_override(text) for text in args.set)
     config = resolve(args.dataset, args.method, args.mode, args.ipc, profile=args.profile, seed=args.seed,
                      runs=args.runs, preset=args.preset, data=_data_options(args), overrides=overrides)
-    metrics = run_one(config, root=args.out, progress=not args.quiet)
+    metrics = run_one(config, root=args.out, progress=not args.quiet, data_root=args.root)
     if args.json:
         print(json.dumps(metrics))
     else:

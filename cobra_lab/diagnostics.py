@@ -1,18 +1,12 @@
-"""Residual geometry (paper section 4, Theorem 4.1, Table 5): class-conditional group statistics, each mode's
-class target, the worst-case residual max_a ||Phi_a|y - m_y||^2 over the groups present, the angle condition."""
+"""Residual geometry (paper section 4, Theorem 4.1): class-conditional group statistics, each mode's class target,
+the worst-case residual max_a ||Phi_a|y - m_y||^2 over the groups present, the angle condition (used by the live
+explorer and by the residuals study, ``cobra_lab.studies.residuals``)."""
 from __future__ import annotations
 
 import pandas as pd
 import torch
-from torch import nn
 
-from .accel.gradients import batch_cell_gradients
-from .data.types import GroupedData
-from .distill import SynSet, decoded
-from .evaluate import train_eval_net
 from .modes import MODES
-from .sampling import cell_sample
-from .store import RunDir
 
 TARGET_MODES = ("vanilla", "cobra")  # the modes with one class target (FairDD matches each group separately)
 
@@ -66,48 +60,3 @@ def residual_table(phi: torch.Tensor, counts: torch.Tensor, class_names: list[st
     return pd.DataFrame({"class": class_names, "maxres_vanilla": vanilla.tolist(), "maxres_cobra": cobra.tolist(),
                          "angle_inner": inner.tolist(), "condition_holds": holds.tolist(),
                          "cobra_below_vanilla": (cobra <= vanilla).tolist()})
-
-
-def real_statistics(net: nn.Module, data: GroupedData, method: str, per_cell: int = 256, seed: int = 0
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Phi[a|y] on the real train set for a trained net: DM mean embeddings or DC cross-entropy gradients of the
-    matched weights, from up to ``per_cell`` images per (class, group) cell ([C, G, D]); and the full train
-    counts [C, G] (the vanilla mixture's weights)."""
-    train, classes, groups = data.train, data.num_classes, data.num_groups
-    rows = cell_sample(train.y, train.a, groups, per_cell, seed)
-    x, y, a = train.x[rows], train.y[rows], train.a[rows]
-    net.eval()
-    if method == "dm":
-        with torch.no_grad():
-            feats = torch.cat([net.embed(x[s:s + 500]) for s in range(0, len(x), 500)])  # [n, D]
-        phi, _ = group_means(feats, y, a, classes, groups)
-    else:
-        cell = y * groups + a  # [n]
-        sizes = torch.bincount(cell, minlength=classes * groups).clamp_min(1)  # [C * G]
-        phi = sum(batch_cell_gradients(net, x[s:s + 500], cell[s:s + 500], sizes, y[s:s + 500], create_graph=False)
-                  for s in range(0, len(x), 500)).view(classes, groups, -1)
-    return phi.detach(), train.counts(classes, groups)
-
-
-def run_residuals(run_dir: str, data: GroupedData, per_cell: int = 256) -> pd.DataFrame:
-    """Residual table of a stored run: evaluation net 0 trained on its distilled set gives Phi[a|y] on real data."""
-    run = RunDir.open(run_dir)
-    synset = decoded(SynSet.from_state(run.load_synset()), run.config, data.num_classes)
-    net = train_eval_net(synset.x, synset.y, run.config, data.num_classes, run=0).cpu()
-    phi, counts = real_statistics(net, data, run.config["method"], per_cell, int(run.config["seed"]))
-    return residual_table(phi, counts, data.class_names)
-
-
-def residual_summary(tables: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
-    """One row per distilled set (method, mode): each target's worst-case residual as the mean over classes and
-    the worst class, and the share of classes where the angle condition holds and where COBRA's is smaller."""
-    rows = []
-    for (method, mode), table in tables.items():
-        rows.append({"method": method, "distilled_set": mode,
-                     "vanilla_target_mean": table["maxres_vanilla"].mean(),
-                     "vanilla_target_worst": table["maxres_vanilla"].max(),
-                     "cobra_target_mean": table["maxres_cobra"].mean(),
-                     "cobra_target_worst": table["maxres_cobra"].max(),
-                     "condition_holds": table["condition_holds"].mean(),
-                     "cobra_below_vanilla": table["cobra_below_vanilla"].mean()})
-    return pd.DataFrame(rows)

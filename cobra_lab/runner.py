@@ -15,14 +15,17 @@ from .schema import check_fits
 from .store import RunDir
 
 
-def load_data(config: dict):
-    """The dataset a resolved config names, with its bias and group options."""
+def load_data(config: dict, data_root: str | Path | None = None):
+    """The dataset a resolved config names, with its bias and group options, from ``data_root`` (None: the
+    default data folder)."""
     options = config["data"]
     return load(config["dataset"], skew=options["skew"], gap=options["gap"], semantic_gap=options["semantic_gap"],
-                group_noise=options["group_noise"], known_groups=options["known_groups"], seed=config["seed"])
+                group_noise=options["group_noise"], known_groups=options["known_groups"], seed=config["seed"],
+                root=data_root)
 
 
-def run_one(config: dict, root: str | Path | None = None, progress: bool = True) -> dict:
+def run_one(config: dict, root: str | Path | None = None, progress: bool = True,
+            data_root: str | Path | None = None) -> dict:
     """Metrics of the run ``config`` describes: read back when stored intact, else computed and stored.
 
     A pure function of ``config`` (and the data on disk); an interrupted run resumes from its checkpoint, a
@@ -34,7 +37,7 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True)
     if stored is not None:
         return stored
     check_writable(run.path.parent.parent, "results folder (--out, $COBRA_LAB_OUTPUTS)")
-    data = load_data(config)
+    data = load_data(config, data_root)
     check_fits(config, data)  # nothing is stored before the run can start
     with run.lock():
         stored = run.stored_result(repair=True)  # finished by another process meanwhile, or damaged files moved

@@ -22,8 +22,8 @@ from test_notebooks import SMOKE_OVERRIDES
 
 from cobra_lab.cli import main
 from cobra_lab.config import get_dotted, load_profile
-from cobra_lab.overhead import SMOKE_ARGS, results_file
 from cobra_lab.paths import repo_root
+from cobra_lab.studies.overhead import SMOKE_ARGS, results_file
 
 ROOT = repo_root()
 PREFIXES = ("cobra-lab ", "papermill ", "python benchmarks/", "make ")

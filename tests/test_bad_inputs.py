@@ -14,7 +14,19 @@ import pytest
 from cobra_lab.cli import main
 from cobra_lab.errors import UserError
 from cobra_lab.paths import output_dir, repo_root
-from cobra_lab.studies import grids
+from cobra_lab.studies import (
+    cross_arch,
+    discrepancy,
+    interventions,
+    label_noise,
+    low_ipc,
+    main_table,
+    partial_labels,
+    quickstart,
+    semantic_gap,
+    skew_gap,
+    tsne,
+)
 from cobra_lab.sweep import run_grid
 
 RUN = ["run", "--dataset", "cdigits_bg", "--method", "dm", "--mode", "cobra", "--ipc", "2", "--profile", "smoke",
@@ -155,30 +167,30 @@ SWEEP_CASES = [
 
 # notebook parameters: (case id, study function, its arguments) as the notebooks call them
 STUDY_CASES = [
-    ("main-table-no-datasets", grids.main_table, dict(STUDY, datasets=[], methods=["dm"], modes=["cobra"])),
-    ("main-table-ipc-text", grids.main_table,
+    ("main-table-no-datasets", main_table.grid, dict(STUDY, datasets=[], methods=["dm"], modes=["cobra"])),
+    ("main-table-ipc-text", main_table.grid,
      dict(STUDY, datasets=["cdigits_bg"], methods=["dm"], modes=["cobra"], ipc=["ten"])),
-    ("quickstart-mode", grids.quickstart,
+    ("quickstart-mode", quickstart.grid,
      {"profile": "smoke", "dataset": "cdigits_bg", "method": "dm", "modes": ["cobbra"], "ipc": 2, "seed": 0}),
-    ("quickstart-skew", grids.quickstart, {"profile": "smoke", "dataset": "cdigits_bg", "method": "dm",
+    ("quickstart-skew", quickstart.grid, {"profile": "smoke", "dataset": "cdigits_bg", "method": "dm",
                                            "modes": ["cobra"], "ipc": 2, "seed": 0, "skew": 1.5}),
-    ("skew-gap-skews", grids.skew_gap, dict(STUDY, dataset="cdigits_bg", methods=["dm"], modes=["cobra"],
+    ("skew-gap-skews", skew_gap.grid, dict(STUDY, dataset="cdigits_bg", methods=["dm"], modes=["cobra"],
                                             skews=[2.0], fixed_gap=0, gaps=[0], fixed_skew=0.9)),
-    ("semantic-gap-gammas", grids.semantic_gap,
+    ("semantic-gap-gammas", semantic_gap.grid,
      dict(STUDY, dataset="cdigits_bg", methods=["dm"], modes=["cobra"], gammas=[-1])),
-    ("label-noise-rhos", grids.label_noise, dict(STUDY, datasets=["cdigits_bg"], methods=["dm"], rhos=[1.5],
+    ("label-noise-rhos", label_noise.grid, dict(STUDY, datasets=["cdigits_bg"], methods=["dm"], rhos=[1.5],
                                                  clean_modes=["vanilla"], noisy_modes=["cobra"])),
-    ("partial-labels-etas", grids.partial_labels, dict(STUDY, datasets=["cdigits_bg"], methods=["dm"], etas=[0],
+    ("partial-labels-etas", partial_labels.grid, dict(STUDY, datasets=["cdigits_bg"], methods=["dm"], etas=[0],
                                                        clean_modes=["vanilla"], partial_modes=["cobra"])),
-    ("discrepancy-unknown", grids.discrepancy,
+    ("discrepancy-unknown", discrepancy.grid,
      dict(STUDY, dataset="cdigits_bg", methods=["dm"], discrepancies=["l3"])),
-    ("cross-arch-unknown", grids.cross_arch,
+    ("cross-arch-unknown", cross_arch.grid,
      dict(STUDY, dataset="cdigits_bg", method="dm", modes=["cobra"], archs=["lenet"])),
-    ("low-ipc-zero", grids.low_ipc, {"profile": "smoke", "dataset": "cdigits_bg", "methods": ["dm"],
+    ("low-ipc-zero", low_ipc.grid, {"profile": "smoke", "dataset": "cdigits_bg", "methods": ["dm"],
                                      "modes": ["cobra"], "ipcs": [0], "seeds": [0]}),
-    ("interventions-unknown", grids.interventions,
+    ("interventions-unknown", interventions.grid,
      dict(STUDY, dataset="cdigits_bg", methods=["dm"], compared=["XF"])),
-    ("tsne-profile", grids.tsne,
+    ("tsne-profile", tsne.grid,
      {"profile": "fast", "dataset": "cdigits_bg", "method": "dm", "modes": ["cobra"], "ipc": 2, "seed": 0}),
 ]
 
@@ -186,7 +198,7 @@ STUDY_CASES = [
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty results folder as $COBRA_LAB_OUTPUTS, a shared data folder as $COBRA_LAB_DATA (restored after
-    the test: ``run --root`` sets it), and a regular file at {tmp}/a_file."""
+    the test), and a regular file at {tmp}/a_file."""
     folder = tmp_path / "store"
     folder.mkdir()
     monkeypatch.setenv("COBRA_LAB_OUTPUTS", str(folder))

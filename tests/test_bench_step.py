@@ -1,13 +1,13 @@
-"""Smoke test of benchmarks/bench_step.py: one tiny step per configuration, and the format of its summary."""
-import importlib.util
+"""Smoke test of the step benchmark (benchmarks/bench_step.py runs cobra_lab.bench.step): one tiny step per
+configuration, and the format of its summary."""
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_step.py"
+from cobra_lab import paper
+from cobra_lab.bench import step
+
 TINY = ["--steps", "1", "--warmup", "0", "--groups", "10", "--real-per-class", "4", "--width", "8",
         "--images-per-class", "40", "--ipc", "2", "--device", "cpu", "--no-compile"]  # compiling: test_compiled.py
 NUMBER = r"(\d+\.\d{2,3})"
@@ -17,12 +17,8 @@ SUMMARY = re.compile(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} IDC@G10={N
 
 @pytest.fixture(scope="module")
 def bench():
-    """benchmarks/bench_step.py loaded as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_step", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    """The benchmark's module, which benchmarks/bench_step.py runs."""
+    return step
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +68,6 @@ def test_the_reference_step_pools_like_the_reference_code(bench):
 
 
 def test_paper_profile_sizes_and_table13_beside_ours(bench, capsys):
-    from cobra_lab.paper import table13
-
     defaults = bench.parse_args(["--profile", "paper"])
     assert (defaults.width, defaults.real_per_class, defaults.groups) == (128, 256, [10])
     assert bench.profile_config("dm", defaults)["distill"]["iterations"] == 20000  # the paper profile's section
@@ -83,7 +77,7 @@ def test_paper_profile_sizes_and_table13_beside_ours(bench, capsys):
     rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith("  d")}
     for method in ("dm", "dc"):
         for mode in ("vanilla", "cobra"):
-            reported, _ = table13(method, mode, 10)
+            reported = paper.find(13, method=method, mode=mode, groups=10)["ms"]
             row = rows[method, mode, "G=10"]
             assert f"paper {reported:7.1f}" in row and float(row.split()[-1]) > 0
     assert ("dm", "fairdd", "G=10") not in rows  # Table 13 has no FairDD row

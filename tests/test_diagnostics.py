@@ -1,10 +1,11 @@
 """Residual geometry: group means, targets and the worst-case residual."""
 import torch
 
-from cobra_lab.diagnostics import fairdd_pull, group_means, residual_table, run_residuals, targets, worst_case_residual
+from cobra_lab.diagnostics import fairdd_pull, group_means, residual_table, targets, worst_case_residual
 from cobra_lab.methods.dm import DISTANCES
 from cobra_lab.modes import MODES
 from cobra_lab.sampling import cell_sample
+from cobra_lab.studies.residuals import run_residuals
 
 
 def test_group_means_and_counts() -> None:

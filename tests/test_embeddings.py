@@ -8,9 +8,9 @@ import pytest
 
 from cobra_lab.config import resolve
 from cobra_lab.data import load
-from cobra_lab.embeddings import chance_purity, embed_run, knn_purity, project
 from cobra_lab.errors import UserError
 from cobra_lab.runner import run_one
+from cobra_lab.studies.tsne import chance_purity, embed_run, knn_purity, project
 
 
 def test_knn_purity_separated_and_mixed() -> None:

@@ -9,10 +9,10 @@ import papermill
 import pytest
 
 from cobra_lab.paths import repo_root
-from cobra_lab.plots import results_bars
-from cobra_lab.studies.grids import main_table
+from cobra_lab.studies.figures import results_bars
+from cobra_lab.studies.main_table import grid as main_table
+from cobra_lab.studies.tables import failures, results_table, show_failures, summary_sentence
 from cobra_lab.sweep import aggregate, run_grid
-from cobra_lab.tables import failures, results_table, show_failures, summary_sentence
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from cobra_lab.data.sources import DEBIAN_FASHION_MNIST, IDX_FILES
-from cobra_lab.paper import table1
+from cobra_lab.paper import cell
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_paper_cell.sh"
 
@@ -24,6 +24,6 @@ def test_smoke_cell_on_the_cpu(tmp_path, cfmnist_bg, session_data_root):
     rows = {line.split()[2]: line for line in done.stdout.splitlines() if line.startswith("cfmnist_bg")}
     assert sorted(rows) == ["cobra", "fairdd", "vanilla"]
     for mode, row in rows.items():
-        eod, acc = table1("cfmnist_bg", 10, "dm", mode)
+        eod, acc = cell(1, dataset="cfmnist_bg", ipc=10, method="dm", mode=mode)
         assert f"{eod:.2f} ({acc:.1f})" in row and " smoke " in row
     assert "s wall in all" in done.stdout

@@ -1,7 +1,7 @@
 """Imputation accuracy of partial group labels (real Fashion-MNIST)."""
 import pytest
 
-from cobra_lab.studies.imputation import imputation_accuracy
+from cobra_lab.studies.partial_labels import imputation_accuracy
 
 
 def test_imputation_accuracy_on_cfmnist(cfmnist_bg_partial, session_data_root, monkeypatch) -> None:

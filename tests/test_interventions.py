@@ -86,7 +86,7 @@ def test_interventions_table_labels_and_bold() -> None:
 
     from cobra_lab import paper
     from cobra_lab.studies.interventions import interventions_table, label
-    from cobra_lab.tables import paper_text
+    from cobra_lab.studies.tables import paper_text
 
     rows = [("vanilla", "random", "none", 100.0), ("vanilla", "fair", "none", 98.0),
             ("vanilla", "random", "balanced", 90.0), ("cobra", "random", "none", 40.0), ("df", "random", "none", 60.0)]
@@ -98,7 +98,8 @@ def test_interventions_table_labels_and_bold() -> None:
     assert bold["EOD (Acc)"].tolist() == [False, False, False, False, True]
     assert set(table["paper"]) == {""}  # the paper's Table 18 has no dataset "d"
     paper_rows = interventions_table(agg.assign(dataset="bffhq"))[0]
-    assert paper_rows.loc[("bffhq", "dm", 10, "DF"), "paper"] == paper_text(*paper.table18("bffhq", "dm", "DF"))
+    reported = paper.cell(18, dataset="bffhq", method="dm", intervention="DF")
+    assert paper_rows.loc[("bffhq", "dm", 10, "DF"), "paper"] == paper_text(*reported)
 
 
 def test_df_distills_a_different_set_from_vanilla_deterministically() -> None:

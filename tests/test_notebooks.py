@@ -12,7 +12,7 @@ import pytest
 import yaml
 from data_needs import uses_fashion_mnist
 
-from cobra_lab import plots
+from cobra_lab import plots, studies
 from cobra_lab.paths import repo_root
 
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
@@ -25,8 +25,11 @@ SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": 
                    "10_cross_arch": {"archs": ["convnet", "alexnet"]}, "11_low_ipc": {"ipcs": [1]},
                    "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
-# A cell draws a figure when it calls a figure-building function of cobra_lab.plots, saves one, or shows the explorer.
-FIGURE_MAKERS = sorted({name for name, function in vars(plots).items()
+# A cell draws a figure when it calls a figure-building function of cobra_lab.plots or of a study module (or
+# cobra_lab.studies.figures), saves one, or shows the explorer.
+FIGURE_MODULES = [plots, *(module for module in vars(studies).values()
+                          if getattr(module, "__name__", "").startswith("cobra_lab.studies."))]
+FIGURE_MAKERS = sorted({name for module in FIGURE_MODULES for name, function in vars(module).items()
                         if getattr(function, "__annotations__", {}).get("return") == "Figure"}
                        | {"save_figure", "SkewGapExplorer"})
 FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")

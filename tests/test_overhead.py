@@ -1,7 +1,7 @@
 """Overhead study: ratios to vanilla from benchmark records; the benchmark run and read back (smoke sizes)."""
 import pytest
 
-from cobra_lab.overhead import load_or_run, overhead_table, results_file
+from cobra_lab.studies.overhead import load_or_run, overhead_table, results_file
 
 
 def test_ratios_to_vanilla() -> None:

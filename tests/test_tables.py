@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from cobra_lab import paper
-from cobra_lab.tables import cell_text, mean_std_rows, results_table, select, summary_sentence
+from cobra_lab.studies.cross_arch import mean_std_rows
+from cobra_lab.studies.tables import cell_text, results_table, select, summary_sentence
 
 
 def agg_rows(rows: list[tuple]) -> pd.DataFrame:
@@ -26,7 +27,7 @@ AGG = agg_rows([("cfmnist_bg", "dm", "vanilla", 10, 100.0, 28.0), ("cfmnist_bg",
 
 
 def test_results_table_layout_bold_full_and_paper() -> None:
-    table, bold = results_table(AGG, rows=["dataset", "ipc"], paper=paper.table1_lookup)
+    table, bold = results_table(AGG, rows=["dataset", "ipc"], paper=paper.lookup(1, ["dataset", "ipc"]))
     assert list(table.index) == [("cfmnist_bg", 10), ("cfmnist_bg", 50)]
     assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")] == "66.30 (71.8)"
     assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "paper")] == "33.80 (70.6)"  # Table 1, C-FMNIST (BG)
@@ -45,17 +46,18 @@ def test_metric_choice_and_cell_text() -> None:
 
 
 def test_paper_lookups_match_the_paper_text() -> None:
-    assert paper.table1("cmnist_bg", 50, "dm", "cobra") == (7.46, 96.8)
-    assert paper.table1("cfmnist_bg", 10, "idc", "cobra") is None
-    assert paper.table2("skew", 0.75, "dm", "vanilla") == (54.59, 44.3)
-    assert paper.table2("gap", 3, "full", "full") == (54.85, 65.9)
-    assert paper.table2_lookup("skew", "cfmnist_bg", 50)((0.75,), "dm", "vanilla") is None  # other dataset
-    table16 = paper.label_table_lookup("table16", 10, clean=1.0)
+    assert paper.cell(1, dataset="cmnist_bg", ipc=50, method="dm", mode="cobra") == (7.46, 96.8)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="cobra") is None
+    assert paper.cell(2, sweep="skew", skew=0.75, method="dm", mode="vanilla") == (54.59, 44.3)
+    assert paper.cell(2, sweep="gap", gap=3, method="full", mode="full") == (54.85, 65.9)
+    assert paper.lookup(2, ["skew"], sweep="skew", dataset="cfmnist_bg", ipc=50)((0.75,), "dm", "vanilla") is None
+    table16 = paper.lookup(16, ["dataset", "known_groups"], ipc=10)  # notebook 05's paper column
     assert table16(("cfmnist_bg", 0.1), "dm", "cobra") == (73.5, 67.91)
     assert table16(("cfmnist_bg", 1.0), "dm", "vanilla") == (100.0, 22.05)
     assert table16(("cfmnist_bg", 0.1), "dm", "vanilla") is None
-    assert paper.table19_lookup("cifar10s", 10)((3,), "dm", "cobra") == (26.1, 42.8)
-    assert paper.table19_lookup("cifar10s", 10)((3,), "full", "full") == (52.2, 72.4)
+    table19 = paper.lookup(19, ["semantic_gap"], dataset="cifar10s", ipc=10)  # notebook 03's paper column
+    assert table19((3,), "dm", "cobra") == (26.1, 42.8)
+    assert table19((3,), "full", "full") == (52.2, 72.4)
 
 
 def test_select_and_summary_sentence() -> None:
@@ -81,7 +83,7 @@ def test_ties_are_reported_as_ties() -> None:
 
 @pytest.mark.parametrize("knob", ["skew", "gap"])
 def test_table2_has_every_row(knob: str) -> None:
-    rows = paper.paper_values()["table2"][knob]
+    rows = {row[knob] for row in paper.rows(2, sweep=knob)}
     assert len(rows) == (6 if knob == "skew" else 5)
 
 

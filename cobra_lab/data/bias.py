@@ -1,7 +1,7 @@
 """Biased splits as pure functions on uint8 images: colour rendering (10-colour palette), grayscale
 groups (CIFAR10-S), skewed / balanced group assignment, the GAP corruption ladder and the semantic GAP.
 
-The FairDD reference's Fashion-MNIST background arithmetic overflows uint8 (implementations.md 2.3),
+The FairDD reference code's Fashion-MNIST background arithmetic overflows uint8,
 so for the continuous-intensity background sets we implement a clean colouring instead. Its literal
 intent, v + colour * (1 - v/255), paints white objects on the colour and so erases every object on the
 white (and nearly on the pale-yellow) background; we paint the object dark instead,

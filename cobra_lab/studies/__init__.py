@@ -1,4 +1,10 @@
-"""The paper's studies: what grid of runs each notebook needs, from that notebook's parameters."""
+"""The paper's studies, one module per notebook: what it runs (a grid builder registered under the notebook's
+name), tabulates and draws. Shared beside them: ``grids`` (the registry and the common grid entries),
+``tables`` (paper-style result tables) and ``figures`` (sweep lines, result bars).
+
+quickstart (00), main_table (01), skew_gap (02), semantic_gap (03), label_noise (04), partial_labels (05),
+tsne (06), image_grids (07), residuals (08), discrepancy (09), cross_arch (10), low_ipc (11),
+interventions (12), overhead (13; no grid: it reads the step benchmark)."""
 from __future__ import annotations
 
 import inspect
@@ -8,6 +14,21 @@ import yaml
 
 from ..config import params_dir
 from ..errors import UserError
+from . import (  # noqa: F401  (each registers its grid builder)
+    cross_arch,
+    discrepancy,
+    image_grids,
+    interventions,
+    label_noise,
+    low_ipc,
+    main_table,
+    partial_labels,
+    quickstart,
+    residuals,
+    semantic_gap,
+    skew_gap,
+    tsne,
+)
 from .grids import STUDIES
 
 

@@ -1,11 +1,14 @@
-"""Standard fairness interventions beside COBRA (paper Appendix N, Table 18): what each one runs, and its table."""
+"""Standard fairness interventions beside COBRA (notebook 12, paper Appendix N, Table 18): what each one runs, its
+grid and its table."""
 from __future__ import annotations
 
 import pandas as pd
 
-from ..paper import table18_lookup
+from .. import paper
+from ..errors import UserError
 from ..schema import DistillConfig, EvalConfig
-from ..tables import cell_text, paper_text
+from .grids import STUDIES, base_grid
+from .tables import cell_text, paper_text
 
 # label -> (stage, mode, config overrides); the definitions are in the notebook and in the modules named
 INTERVENTIONS = {
@@ -21,6 +24,26 @@ PLAIN = {"distill.extractor": DistillConfig.defaults()["extractor"],
          "eval.group_weighting": EvalConfig.defaults()["group_weighting"]}
 
 
+@STUDIES.register("12_interventions")
+def grid(profile: str, dataset: str, methods: list[str], ipc: int, seeds: list[int], compared: list[str],
+         extractor_epochs: int = 1, runs: int | None = None) -> list[dict]:
+    """Table 18: vanilla, RF, DF, MF and COBRA, one grid entry each."""
+    grids = []
+    for name in compared:
+        if name not in INTERVENTIONS:
+            raise UserError(f"unknown intervention {name!r}; known: {', '.join(INTERVENTIONS)}")
+        _, mode, overrides = INTERVENTIONS[name]
+        if name == "RF":
+            overrides = {**overrides, "distill.extractor_epochs": extractor_epochs}
+        grids.append({**base_grid(profile, [dataset], methods, [mode], ipc, seeds, runs), "set": overrides})
+    return grids
+
+
+def paper_column(dataset: str, ipc: int) -> paper.PaperLookup:
+    """Table 18 (IPC 10) for our row keys (intervention,), where the paper reports the dataset at ``ipc``."""
+    return paper.lookup(18, ["intervention"], dataset=dataset, ipc=ipc)
+
+
 def label(row: pd.Series) -> str:
     """Which intervention an aggregated result row is."""
     for name, (_, mode, overrides) in INTERVENTIONS.items():
@@ -33,7 +56,7 @@ def label(row: pd.Series) -> str:
 def interventions_table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per intervention (dataset, method, IPC): its stage, "EOD (Acc)" and the paper's Table 18 value
     where the paper reports that dataset at that IPC; bold marks the lowest EOD."""
-    frame = agg.assign(intervention=[label(row) for _, row in agg.iterrows()])
+    frame = labelled(agg)
     frame["order"] = frame["intervention"].map({name: k for k, name in enumerate(INTERVENTIONS)})
     frame = frame.sort_values(["dataset", "method", "ipc", "order"])
     table = pd.DataFrame({"dataset": frame["dataset"], "method": frame["method"], "ipc": frame["ipc"],
@@ -49,5 +72,10 @@ def interventions_table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.
 
 def _paper_cell(row: pd.Series) -> str:
     """The paper's Table 18 cell for an aggregated row ("" where it reports none)."""
-    value = table18_lookup(row["dataset"], row["ipc"])((row["intervention"],), row["method"], row["mode"])
+    value = paper_column(row["dataset"], row["ipc"])((row["intervention"],), row["method"], row["mode"])
     return paper_text(*value) if value else ""
+
+
+def labelled(agg: pd.DataFrame) -> pd.DataFrame:
+    """``agg`` with an ``intervention`` column naming each row's intervention (for bar charts by intervention)."""
+    return agg.assign(intervention=[label(row) for _, row in agg.iterrows()])

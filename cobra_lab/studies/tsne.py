@@ -1,18 +1,26 @@
-"""Test-set embeddings of a net trained on a distilled set: features, a 2-D projection, and kNN purities."""
+"""What a net learns from each distilled set (notebook 06, paper Figure 3): test-set features of a net trained on
+it, a 2-D projection (t-SNE or UMAP), kNN purities by class and by group."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
-from sklearn.manifold import TSNE
-from sklearn.neighbors import NearestNeighbors
+from matplotlib.figure import Figure
 
-from .data.types import GroupedData
-from .distill import SynSet, decoded
-from .errors import check_choice, check_int
-from .evaluate import train_eval_net
-from .store import RunDir
+from ..data.types import GroupedData
+from ..distill import SynSet, decoded
+from ..errors import check_choice, check_int
+from ..evaluate import train_eval_net
+from ..store import RunDir
+from .grids import STUDIES, base_grid
 
 PROJECTIONS = ("tsne", "umap")
+
+
+@STUDIES.register("06_tsne")
+def grid(profile: str, dataset: str, method: str, modes: list[str], ipc: int, seed: int) -> list[dict]:
+    """Figure 3: one distilled set per mode, whose evaluation net is embedded."""
+    return [base_grid(profile, [dataset], [method], modes, ipc, seed)]
 
 
 @torch.no_grad()
@@ -24,6 +32,8 @@ def features(net: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.
 
 def knn_purity(feats: np.ndarray, labels: np.ndarray, neighbours: int) -> float:
     """Mean fraction of each point's ``neighbours`` nearest neighbours (itself excluded) sharing its label."""
+    from sklearn.neighbors import NearestNeighbors  # deferred: scikit-learn takes seconds to import
+
     index = NearestNeighbors(n_neighbors=neighbours + 1).fit(feats).kneighbors(feats, return_distance=False)
     return float((labels[index[:, 1:]] == labels[:, None]).mean())
 
@@ -41,6 +51,8 @@ def project(feats: np.ndarray, projection: str, seed: int) -> np.ndarray:
         import umap  # optional: only when asked for
 
         return umap.UMAP(n_components=2, random_state=seed).fit_transform(feats)
+    from sklearn.manifold import TSNE  # deferred: scikit-learn takes seconds to import
+
     perplexity = min(30.0, max(2.0, (len(feats) - 1) / 3))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(feats)
 
@@ -62,3 +74,30 @@ def embed_run(run_dir: str, data: GroupedData, points: int, projection: str = "t
     return {"xy": project(feats, projection, seed), "y": y, "a": a,
             "class_purity": knn_purity(feats, y, neighbours), "group_purity": knn_purity(feats, a, neighbours),
             "group_chance": chance_purity(a)}
+
+
+def purity_table(panels: dict[str, dict]) -> pd.DataFrame:
+    """Per mode: the kNN class and group purities of its panel, and the group purity of chance."""
+    return pd.DataFrame([{"mode": mode, "class_purity": p["class_purity"], "group_purity": p["group_purity"],
+                          "group_chance": p["group_chance"]} for mode, p in panels.items()])
+
+
+def embedding_figure(panels: dict[str, dict], class_names: list[str], group_names: list[str]) -> Figure:
+    """Two rows (coloured by class, by group) and one column per mode of 2-D embeddings; kNN purities in titles.
+
+    Each panel: {"xy": [N, 2], "y": [N], "a": [N], "class_purity": float, "group_purity": float}.
+    """
+    fig = Figure(figsize=(3.6 * len(panels), 7.4), layout="constrained")
+    axes = fig.subplots(2, len(panels), squeeze=False)
+    for column, (mode, panel) in enumerate(panels.items()):
+        for row, (key, names, purity) in enumerate((("y", class_names, "class_purity"),
+                                                    ("a", group_names, "group_purity"))):
+            ax = axes[row][column]
+            labels = panel[key]
+            ax.scatter(panel["xy"][:, 0], panel["xy"][:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=4,
+                       linewidths=0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            what = "class" if key == "y" else "group"
+            ax.set_title(f"{mode}: by {what}\nkNN {what} purity {panel[purity]:.2f}", fontsize=9)
+    return fig

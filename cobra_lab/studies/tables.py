@@ -3,18 +3,18 @@ they tie), the paper beside."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from .config import FULL
-from .io import atomic_write_bytes
+from ..config import FULL
+from ..io import atomic_write_bytes
+from ..paper import PaperLookup
 
 METHOD_ORDER = ("dc", "dm", FULL)
 MODE_ORDER = ("vanilla", "fairdd", "cobra", FULL)
-PaperLookup = Callable[[tuple, str, str], "tuple[float, float] | None"]
 
 
 def cell_text(eod: float, acc: float) -> str:
@@ -142,20 +142,6 @@ def save_csv(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` (index included when it is named) to ``path`` atomically."""
     keep_index = any(name is not None for name in table.index.names)
     return atomic_write_bytes(Path(path), table.to_csv(index=keep_index).encode())
-
-
-def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:
-    """Per (method, mode): the mean and the population standard deviation (ddof 0, as the paper's Table 3)
-    over all of its rows (e.g. one per architecture) of EOD and accuracy, as "EOD (Acc)" strings in two rows."""
-    rows = {}
-    for (method, mode), group in agg.groupby(["method", "mode"], sort=False):
-        column = (method, mode)
-        rows.setdefault("Mean", {})[column] = cell_text(group[metric].mean(), group["acc"].mean())
-        spread = group[[metric, "acc"]].std(ddof=0)
-        rows.setdefault("STD", {})[column] = cell_text(spread[metric], spread["acc"])
-    table = pd.DataFrame(rows).T
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["method", "mode"])
-    return table
 
 
 def failures(results: pd.DataFrame) -> pd.DataFrame:

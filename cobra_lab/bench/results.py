@@ -1,0 +1,28 @@
+"""A benchmark's results file: its measurements with when and where they were taken, written atomically."""
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from ..io import atomic_write_json
+from ..paths import repo_root
+
+RESULTS_DIR = repo_root() / "benchmarks" / "results"  # the committed results the README points to
+
+
+def machine() -> dict:
+    """Where a measurement was taken: CPU count, torch threads, load, platform, torch, and the GPU if any."""
+    return {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "load_average": os.getloadavg()[0],
+            "platform": platform.platform(), "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def write_results(path: str | os.PathLike, bench: str, measurements: dict) -> Path:
+    """Write ``measurements`` of benchmark ``bench`` to ``path`` as JSON, with the UTC time and the machine."""
+    record = {"bench": bench, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), **measurements}
+    return atomic_write_json(Path(path), record)

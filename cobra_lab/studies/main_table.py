@@ -1,0 +1,22 @@
+"""Main table (notebook 01, paper Table 1): datasets x IPC x methods x modes, FULL beside, the paper's numbers."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import paper
+from .grids import STUDIES, base_grid
+from .tables import results_table
+
+ROWS = ["dataset", "ipc"]
+
+
+@STUDIES.register("01_main_table")
+def grid(profile: str, datasets: list[str], methods: list[str], modes: list[str], ipc: list[int],
+         seeds: list[int], runs: int | None = None, full: bool = True) -> list[dict]:
+    """Table 1: datasets x IPC x methods x modes, and FULL."""
+    return [base_grid(profile, datasets, methods, modes, ipc, seeds, runs, full)]
+
+
+def table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per (dataset, IPC), the paper's Table 1 beside ours (see ``results_table``)."""
+    return results_table(agg, rows=ROWS, paper=paper.lookup(1, ROWS), metric=metric)

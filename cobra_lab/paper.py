@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .schema import FULL
+
 VALUES_FILE = Path(__file__).with_name("paper_values.yaml")
 PaperLookup = Callable[[tuple, str, str], "tuple[float, float] | None"]
 
@@ -46,6 +48,11 @@ def rows(table: int, **setting: object) -> list[dict]:
                for key, wanted in setting.items()):
             found.append(row)
     return found
+
+
+def methods(table: int) -> list[str]:
+    """The distillation backbones ``table`` reports, in printed order (FULL left out)."""
+    return [m for m in dict.fromkeys(row.get("method") for row in rows(table)) if m not in (None, FULL)]
 
 
 def find(table: int, **setting: object) -> dict | None:

@@ -13,6 +13,7 @@ from .evaluate import evaluate
 from .paths import check_writable
 from .schema import check_fits
 from .store import RunDir
+from .trajectory_matching import distill_mtt
 
 
 def load_data(config: dict, data_root: str | Path | None = None):
@@ -85,7 +86,10 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
             state = run.stored_synset(check, repair=True)
             if state is None:
                 run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
-                synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log)
+                if config["method"] == "mtt":  # its own loop, on stored expert trajectories
+                    synset = distill_mtt(data, config, run.root, run.checkpoint_file, progress, run.log)
+                else:
+                    synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log)
                 run.save_synset(synset.state())
                 run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
                 return synset

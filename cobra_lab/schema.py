@@ -218,7 +218,35 @@ class IDCDistill(DCDistill):
     factor: int = option(integer(1, 8), 2)
 
 
-DISTILL_SECTIONS: dict[str, type[DistillConfig]] = {"dm": DMDistill, "dc": DCDistill, "idc": IDCDistill}
+@dataclass(frozen=True, kw_only=True)
+class MTTDistill(Section):
+    """MTT's options: expert trajectories (trained once per data, net and these ``expert_*`` settings, shared by
+    every run that needs them) and the matching of a student unrolled on the synthetic set against them."""
+
+    name: ClassVar[str] = "distill"
+    iterations: int = option(integer(1))
+    syn_steps: int = option(integer(1))  # N: student steps on the synthetic set per iteration
+    expert_epochs: int = option(integer(1))  # M: the target is the expert checkpoint M epochs after the start
+    max_start_epoch: int = option(integer(1))  # the start epoch t is drawn from 0 .. max_start_epoch - 1
+    lr_img: float = option(positive)
+    lr_lr: float = option(positive)  # the learning rate of the student's learnable learning rate
+    lr_teacher: float = option(positive)  # the student's learning rate at the start
+    momentum: float = option(fraction_below_one)  # of both optimisers (images, student learning rate)
+    batch_syn: int | None = option(optional(integer(1)))  # synthetic images per student step (null: all)
+    init: str = option(one_of(("real", "noise")))
+    dsa: bool = option(boolean)
+    dsa_strategy: str = option(dsa_strategy)
+    experts: int = option(integer(1))  # expert trajectories per set (per group for cobra) drawn from
+    expert_train_epochs: int = option(integer(1))
+    expert_lr: float = option(positive)
+    expert_batch: int = option(integer(1))
+    expert_dsa: bool = option(boolean)
+    expert_per_class: int | None = option(optional(integer(1)))  # a seeded training subset (null: all)
+    expert_balance: str = option(one_of(("none", "classes")))  # "classes": each class weighs the same per expert
+
+
+DISTILL_SECTIONS: dict[str, type[Section]] = {"dm": DMDistill, "dc": DCDistill, "idc": IDCDistill,
+                                                "mtt": MTTDistill}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -239,7 +267,7 @@ class EvalConfig(Section):
     compile: bool = option(boolean, False, later=True, execution=True)
 
 
-def distill_section(method: str) -> type[DistillConfig] | None:
+def distill_section(method: str) -> type[Section] | None:
     """The distill section class of ``method`` (None for FULL, which distills nothing)."""
     if method == FULL:
         return None
@@ -311,13 +339,27 @@ def _check_combinations(config: dict) -> None:
     """The rules that tie two options together."""
     if config["method"] == FULL:
         return
-    discrepancy = config["distill"]["discrepancy"]
+    if config["method"] == "mtt":
+        _check_mtt(config)
+    discrepancy = config["distill"].get("discrepancy", "sq")
     if discrepancy != "sq" and config["mode"] != "cobra":
         raise UserError(f"distill.discrepancy={discrepancy} needs mode cobra (it shapes COBRA's barycenter)")
     norms = METHODS.get(config["method"]).norms
     if norms is not None and config["net"]["norm"] not in norms:
         raise UserError(f"method {config['method']} needs a per-image norm ({', '.join(norms)}), "
                         f"not net.norm={config['net']['norm']}")
+
+
+def _check_mtt(config: dict) -> None:
+    """MTT's rules: its modes, and targets that lie within the expert trajectories."""
+    settings = config["distill"]
+    if config["mode"] not in ("vanilla", "cobra", "fairdd"):
+        raise UserError(f"method mtt has no mode {config['mode']}: use vanilla, cobra or fairdd (our per-group "
+                        f"analogue; the paper has no FairDD-MTT)")
+    last = settings["max_start_epoch"] - 1 + settings["expert_epochs"]
+    if last > settings["expert_train_epochs"]:
+        raise UserError(f"distill.max_start_epoch - 1 + distill.expert_epochs = {last} is past the experts' "
+                        f"{settings['expert_train_epochs']} epochs (distill.expert_train_epochs)")
 
 
 def identity(config: dict) -> dict:
@@ -361,5 +403,5 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "IDCDistill",
+__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "IDCDistill", "MTTDistill",
            "EvalConfig", "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]

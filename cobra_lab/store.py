@@ -70,6 +70,7 @@ class RunDir:
     def __init__(self, config: dict, root: str | Path | None = None) -> None:
         self.config = config
         root = Path(root or default_root())
+        self.root = root  # the store: runs/, synsets/, experts/
         self.path = root / "runs" / run_id(config)
         self.synset_dir = root / "synsets" / synset_id(config)
 

@@ -185,7 +185,7 @@ STUDY_CASES = [
     ("discrepancy-unknown", discrepancy.grid,
      dict(STUDY, dataset="cdigits_bg", methods=["dm"], discrepancies=["l3"])),
     ("cross-arch-unknown", cross_arch.grid,
-     dict(STUDY, dataset="cdigits_bg", method="dm", modes=["cobra"], archs=["lenet"])),
+     dict(STUDY, dataset="cdigits_bg", methods=["dm"], modes=["cobra"], archs=["lenet"])),
     ("low-ipc-zero", low_ipc.grid, {"profile": "smoke", "dataset": "cdigits_bg", "methods": ["dm"],
                                      "modes": ["cobra"], "ipcs": [0], "seeds": [0]}),
     ("interventions-unknown", interventions.grid,

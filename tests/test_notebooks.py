@@ -36,7 +36,7 @@ FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")
 FIGURE_REPR = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")
 WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
                  "05_partial_labels", "06_tsne", "08_residuals", "09_discrepancy", "10_cross_arch", "11_low_ipc",
-                 "12_interventions", "13_overhead"}
+                 "12_interventions", "13_overhead", "14_mtt"}
 
 
 def parameters(path: Path) -> dict:

@@ -1,5 +1,5 @@
-"""The paper's Tables 3, 4, 5, 10 and 18 (paper_values.yaml): cells checked against the paper text, lookups that
-answer only in the paper's setting, and the notebooks' row keys."""
+"""The paper's Tables 1 and 2 (their CAFE and IDC columns), 3, 4, 5, 10 and 18 (paper_values.yaml): cells checked
+against the paper text, lookups that answer only in the paper's setting, and the notebooks' row keys."""
 from __future__ import annotations
 
 import math
@@ -33,6 +33,56 @@ def agg_frame(rows: list[tuple], knob: str) -> pd.DataFrame:
     frame.insert(0, "dataset", "cifar10s")
     frame["ipc"] = frame["ipc"].astype("Int64")
     return frame
+
+
+# Table 1's layout as printed: seven datasets, each at IPC 10, 50 and 100, every backbone in every mode.
+TABLE1_DATASETS = ["cifar10s", "cfmnist_fg", "cfmnist_bg", "cmnist_fg", "cmnist_bg", "utkface", "bffhq"]
+TABLE1_IPCS = [10, 50, 100]
+MODES = ["vanilla", "fairdd", "cobra"]
+
+
+def test_table1_cafe_and_idc_cells_match_the_paper_text() -> None:
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="vanilla") == (100.0, 33.5)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="fairdd") == (47.2, 67.8)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="cobra") == (30.4, 67.5)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="cafe", mode="vanilla") == (100.0, 23.1)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="cafe", mode="fairdd") == (90.17, 59.4)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="cafe", mode="cobra") == (46.7, 63.5)
+    assert paper.cell(1, dataset="cifar10s", ipc=50, method="cafe", mode="vanilla") == (61.93, 43.5)
+    assert paper.cell(1, dataset="bffhq", ipc=100, method="idc", mode="cobra") == (5.28, 50.9)
+    assert paper.cell(1, dataset="utkface", ipc=10, method="cafe", mode="cobra") == (40.7, 66.1)
+
+
+def test_table1_keeps_its_own_numbers_where_table8_differs() -> None:
+    assert paper.cell(1, dataset="cmnist_fg", ipc=10, method="idc", mode="cobra") == (17.45, 92.1)  # Table 8: 18.78
+    assert paper.cell(1, dataset="cmnist_bg", ipc=100, method="idc", mode="cobra") == (41.79, 80.5)  # Table 8: 81.79
+
+
+def test_table1_has_every_backbone_at_every_printed_setting() -> None:
+    assert paper.methods(1) == ["dc", "dm", "cafe", "idc"]
+    for method in paper.methods(1):
+        printed = {(row["dataset"], row["ipc"], row["mode"]) for row in paper.rows(1, method=method)}
+        assert printed == {(d, i, m) for d in TABLE1_DATASETS for i in TABLE1_IPCS for m in MODES}, method
+
+
+def test_table2_idc_cells_match_the_paper_text() -> None:
+    skew = paper.lookup(2, ["skew"], sweep="skew", dataset="cifar10s", ipc=50)
+    gap = paper.lookup(2, ["gap"], sweep="gap", dataset="cifar10s", ipc=50)
+    assert skew((0.6,), "idc", "vanilla") == (34.5, 43.0)
+    assert skew((0.85,), "idc", "cobra") == (7.65, 46.0)
+    assert gap((0,), "idc", "fairdd") == (0.0, 45.2)
+    assert gap((2,), "idc", "cobra") == (9.9, 42.0)
+    assert gap((4,), "idc", "vanilla") == (57.43, 31.1)
+    assert skew((0.6,), "cafe", "vanilla") is None  # Table 2 has no CAFE column
+    assert paper.methods(2) == ["dc", "dm", "idc"]
+    for sweep, values in (("skew", [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]), ("gap", [0, 1, 2, 3, 4])):
+        printed = {(row[sweep], row["mode"]) for row in paper.rows(2, sweep=sweep, method="idc")}
+        assert printed == {(v, m) for v in values for m in MODES}, sweep
+
+
+def test_only_tables_1_and_2_report_cafe_or_idc() -> None:
+    assert paper.methods(3) == ["dm"] and paper.methods(10) == ["dc", "dm"]
+    assert paper.rows(10, method="idc") == [] and paper.rows(3, method="cafe") == []
 
 
 def test_table3_cells_match_the_paper_text() -> None:

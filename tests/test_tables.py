@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cobra_lab import paper
+from cobra_lab.studies import cross_arch, low_ipc, main_table, skew_gap
 from cobra_lab.studies.cross_arch import mean_std_rows
-from cobra_lab.studies.tables import cell_text, results_table, select, summary_sentence
+from cobra_lab.studies.tables import cell_text, paper_only_table, results_table, select, summary_sentence
 
 
 def agg_rows(rows: list[tuple]) -> pd.DataFrame:
@@ -47,7 +48,8 @@ def test_metric_choice_and_cell_text() -> None:
 
 def test_paper_lookups_match_the_paper_text() -> None:
     assert paper.cell(1, dataset="cmnist_bg", ipc=50, method="dm", mode="cobra") == (7.46, 96.8)
-    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="cobra") is None
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="idc", mode="cobra") == (30.4, 67.5)
+    assert paper.cell(1, dataset="cfmnist_bg", ipc=10, method="mtt", mode="cobra") is None
     assert paper.cell(2, sweep="skew", skew=0.75, method="dm", mode="vanilla") == (54.59, 44.3)
     assert paper.cell(2, sweep="gap", gap=3, method="full", mode="full") == (54.85, 65.9)
     assert paper.lookup(2, ["skew"], sweep="skew", dataset="cfmnist_bg", ipc=50)((0.75,), "dm", "vanilla") is None
@@ -94,3 +96,65 @@ def test_mean_std_rows_over_architectures() -> None:
     assert table.loc["Mean", ("dm", "cobra")] == cell_text(20.0, 65.0)
     assert table.loc["STD", ("dm", "cobra")] == cell_text(10.0, 5.0)  # population std, as Table 3
     assert table.loc["STD", ("dm", "vanilla")] == cell_text(0.0, 0.0)
+
+
+BACKBONES = agg_rows([("cfmnist_bg", method, mode, 10, eod, acc) for method, mode, eod, acc in
+                      (("idc", "vanilla", 100.0, 30.0), ("idc", "cobra", 40.0, 60.0),
+                       ("dm", "vanilla", 100.0, 25.0), ("dm", "cobra", 30.0, 70.0),
+                       ("cafe", "vanilla", 50.0, 30.0), ("cafe", "cobra", 55.0, 60.0))]
+                     + [("cfmnist_bg", "full", "full", None, 95.0, 69.5)])
+
+
+def test_idc_and_cafe_columns_in_the_papers_order_with_its_numbers() -> None:
+    table, bold = main_table.table(BACKBONES)
+    assert list(dict.fromkeys(table.columns.get_level_values("method"))) == ["dm", "cafe", "idc", "full"]
+    assert table.loc[("cfmnist_bg", 10), ("idc", "cobra", "ours")] == "40.00 (60.0)"
+    assert table.loc[("cfmnist_bg", 10), ("idc", "vanilla", "paper")] == "100.00 (33.5)"
+    assert table.loc[("cfmnist_bg", 10), ("cafe", "cobra", "paper")] == "46.70 (63.5)"
+    assert bold.loc[("cfmnist_bg", 10), ("cafe", "vanilla", "ours")]  # each backbone's own lowest EOD
+    assert not bold.loc[("cfmnist_bg", 10), ("cafe", "cobra", "ours")]
+
+
+def test_paper_others_shows_the_backbones_not_run() -> None:
+    dm_only = BACKBONES[BACKBONES["method"].isin(["dm", "full"])]
+    table, _ = main_table.table(dm_only)
+    others = main_table.paper_others(table, ["dm"], ["vanilla", "fairdd", "cobra"])
+    assert list(others.columns) == [(m, mode) for m in ("dc", "cafe", "idc") for mode in ("vanilla", "fairdd", "cobra")]
+    assert others.loc[("cfmnist_bg", 10), ("idc", "fairdd")] == "47.20 (67.8)"
+    assert others.loc[("cfmnist_bg", 10), ("dc", "cobra")] == "34.50 (70.4)"
+    both, _ = main_table.table(BACKBONES)
+    assert list(main_table.paper_others(both, ["dm", "cafe", "idc"], ["cobra"]).columns) == [("dc", "cobra")]
+
+
+def test_paper_only_table_is_empty_where_the_paper_reports_nothing() -> None:
+    keys = pd.MultiIndex.from_tuples([("cdigits_bg", 10)], names=["dataset", "ipc"])
+    assert paper_only_table(keys, paper.lookup(1, ["dataset", "ipc"]), ["idc"], ["cobra"]).empty
+    keys = pd.MultiIndex.from_tuples([("cifar10s", 10), ("cdigits_bg", 10)], names=["dataset", "ipc"])
+    partial = paper_only_table(keys, paper.lookup(1, ["dataset", "ipc"]), ["cafe", "idc"], ["cobra"], ran=["idc"])
+    assert list(partial.columns) == [("cafe", "cobra")]
+    assert list(partial[("cafe", "cobra")]) == ["30.48 (39.5)", ""]
+
+
+def test_skew_gap_tables_carry_table2_idc_only_in_its_setting() -> None:
+    rows = agg_rows([("cifar10s", "idc", "cobra", 50, 9.0, 45.0), ("cifar10s", "dm", "cobra", 50, 8.0, 50.0)])
+    rows.insert(1, "skew", [0.7, 0.7])
+    table, _ = skew_gap.table(rows, "skew", "cifar10s", 50)
+    assert table.loc[(0.7,), ("idc", "cobra", "paper")] == "7.43 (46.1)"
+    dm_table, _ = skew_gap.table(rows[rows["method"] == "dm"], "skew", "cifar10s", 50)
+    others = skew_gap.paper_others(dm_table, "skew", "cifar10s", 50, ["dm"], ["vanilla", "cobra"])
+    assert others.loc[(0.7,), ("idc", "vanilla")] == "55.53 (39.8)"
+    assert ("dc", "cobra") in others.columns
+    assert skew_gap.paper_others(dm_table, "skew", "cifar10s", 10, ["dm"], ["cobra"]).empty  # Table 2: IPC 50
+
+
+def test_cross_arch_and_low_ipc_have_no_paper_idc_or_cafe() -> None:
+    arch = agg_rows([("cifar10s", "idc", "cobra", 50, 9.0, 45.0), ("cifar10s", "dm", "cobra", 50, 8.0, 50.0)])
+    arch["eval.arch"] = "alexnet"
+    table, _ = cross_arch.table(arch, "cifar10s", 50)
+    assert table.loc[("alexnet",), ("dm", "cobra", "paper")] == "15.22 (46.2)"
+    assert table.loc[("alexnet",), ("idc", "cobra", "paper")] == ""  # Table 3 is DM only
+    assert table.loc[("alexnet",), ("idc", "cobra", "ours")] == "9.00 (45.0)"
+    low = agg_rows([("cifar10s", "cafe", "cobra", 1, 9.0, 25.0), ("cifar10s", "dm", "cobra", 1, 5.0, 24.0)])
+    table, _ = low_ipc.table(low)
+    assert table.loc[("cifar10s", 1), ("dm", "cobra", "paper")] == "4.90 (23.6)"
+    assert table.loc[("cifar10s", 1), ("cafe", "cobra", "paper")] == ""  # Table 10 is DC and DM only

@@ -4,7 +4,7 @@ name), tabulates and draws. Shared beside them: ``grids`` (the registry and the 
 
 quickstart (00), main_table (01), skew_gap (02), semantic_gap (03), label_noise (04), partial_labels (05),
 tsne (06), image_grids (07), residuals (08), discrepancy (09), cross_arch (10), low_ipc (11),
-interventions (12), overhead (13; no grid: it reads the step benchmark)."""
+interventions (12), overhead (13; no grid: it reads the step benchmark), mtt (14)."""
 from __future__ import annotations
 
 import inspect
@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (each registers its grid builder)
     label_noise,
     low_ipc,
     main_table,
+    mtt,
     partial_labels,
     quickstart,
     residuals,

@@ -1,4 +1,4 @@
-"""Very small budgets (notebook 11, paper Table 10): IPC 1, 3 and 5 for DC and DM."""
+"""Very small budgets (notebook 11, paper Table 10): IPC 1, 3 and 5; the paper reports DC and DM, any backbone runs."""
 from __future__ import annotations
 
 import pandas as pd
@@ -15,7 +15,7 @@ ROWS = ["dataset", "ipc"]
 @STUDIES.register("11_low_ipc")
 def grid(profile: str, dataset: str, methods: list[str], modes: list[str], ipcs: list[int], seeds: list[int],
          runs: int | None = None) -> list[dict]:
-    """Table 10: IPC 1, 3 and 5 for DC and DM."""
+    """Table 10: IPC 1, 3 and 5 (the paper: DC and DM) for each of ``methods``."""
     return [base_grid(profile, [dataset], methods, modes, ipcs, seeds, runs)]
 
 

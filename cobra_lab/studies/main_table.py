@@ -1,11 +1,12 @@
-"""Main table (notebook 01, paper Table 1): datasets x IPC x methods x modes, FULL beside, the paper's numbers."""
+"""Main table (notebook 01, paper Table 1): datasets x IPC x methods (DC, DM, CAFE, IDC) x modes, FULL beside, the
+paper's numbers."""
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import paper
 from .grids import STUDIES, base_grid
-from .tables import results_table
+from .tables import paper_only_table, results_table
 
 ROWS = ["dataset", "ipc"]
 
@@ -20,3 +21,9 @@ def grid(profile: str, datasets: list[str], methods: list[str], modes: list[str]
 def table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (dataset, IPC), the paper's Table 1 beside ours (see ``results_table``)."""
     return results_table(agg, rows=ROWS, paper=paper.lookup(1, ROWS), metric=metric)
+
+
+def paper_others(table: pd.DataFrame, methods: list[str], modes: list[str]) -> pd.DataFrame:
+    """The paper's Table 1 at ``table``'s rows for the backbones not in ``methods`` (say CAFE and IDC beside a
+    DM-only run); see ``paper_only_table``."""
+    return paper_only_table(table.index, paper.lookup(1, ROWS), paper.methods(1), modes, ran=methods)

@@ -13,7 +13,7 @@ from ..config import FULL
 from ..io import atomic_write_bytes
 from ..paper import PaperLookup
 
-METHOD_ORDER = ("dc", "dm", FULL)
+METHOD_ORDER = ("dc", "dm", "cafe", "idc", FULL)  # the paper's Table 1 order
 MODE_ORDER = ("vanilla", "fairdd", "cobra", FULL)
 
 
@@ -85,6 +85,23 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
                 for best in lowest(eods):
                     bold.loc[key, (method, best, "ours")] = True
     return table, bold
+
+
+def paper_only_table(keys: pd.Index, paper: PaperLookup, methods: Sequence[str], modes: Sequence[str],
+                     ran: Sequence[str] = ()) -> pd.DataFrame:
+    """The paper's "EOD (Acc)" alone at a results table's rows ``keys``, for the ``methods`` not in ``ran`` (those
+    already have the paper beside ours): one column per (method, mode) the paper reports at some row, "" at the
+    others; no columns when it reports none of them there."""
+    cells = {}
+    for method in (m for m in methods if m not in ran):
+        for mode in modes:
+            reported = [paper(key, method, mode) for key in keys]
+            if any(reported):
+                cells[(method, mode)] = [paper_text(*value) if value else "" for value in reported]
+    table = pd.DataFrame(cells, index=keys)
+    if cells:
+        table.columns = pd.MultiIndex.from_tuples(list(cells), names=["method", "mode"])
+    return table
 
 
 def _same_but_ipc(target: tuple, key: tuple, rows: Sequence[str]) -> bool:

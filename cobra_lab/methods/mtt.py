@@ -1,0 +1,84 @@
+"""Matching training trajectories (MTT): the student unrolled on the synthetic set and its distance to an expert.
+
+A student network runs on one flat parameter vector (``torch.func.functional_call``): it starts from an expert
+checkpoint at epoch t, takes ``syn_steps`` SGD steps on the synthetic images with a learnable learning rate, and
+its end point is compared with the expert's checkpoint at epoch t + M, normalised by how far the expert itself
+moved. The modes only change the start and target points: vanilla takes one expert trained on the whole train
+split; COBRA the uniform mean over groups of the group experts' checkpoints (same expert index, so same
+initialisation); ``fairdd`` is our per-group analogue (the paper has none): the student starts from the same
+barycentric point and the loss is the mean over groups of each group's normalised distance.
+The loop that drives this (seeded, checkpointed) is ``cobra_lab.trajectory_matching``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import METHODS
+from .base import Method
+
+
+def flat_parameters(net: nn.Module) -> torch.Tensor:
+    """All parameters of ``net`` in ``named_parameters`` order, detached, as one vector [P]."""
+    return torch.cat([parameter.detach().flatten() for parameter in net.parameters()])
+
+
+def unflatten(net: nn.Module, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The flat vector theta [P] as ``net``'s named parameters (views, so gradients flow back to theta)."""
+    shapes = [(name, parameter.shape) for name, parameter in net.named_parameters()]
+    pieces = torch.split(theta, [shape.numel() for _, shape in shapes])
+    return {name: piece.view(shape) for (name, shape), piece in zip(shapes, pieces)}
+
+
+def unroll(net: nn.Module, start: torch.Tensor, x_syn: torch.Tensor, y_syn: torch.Tensor, lr: torch.Tensor,
+           steps: int, batch: int | None, generator: torch.Generator,
+           augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> torch.Tensor:
+    """The student's parameters [P] after ``steps`` SGD steps from ``start`` [P] on x_syn [S, C, H, W], y_syn [S]
+    at learning rate ``lr`` (a scalar tensor), differentiable w.r.t. the images and ``lr``.
+
+    Each step takes the next ``batch`` images of a random permutation of the synthetic set (all of them when
+    ``batch`` is None) and augments them per image; ``net`` only lends its architecture.
+    """
+    theta = start.detach().requires_grad_(True)
+    order = torch.empty(0, dtype=torch.long)
+    batch = batch or x_syn.shape[0]
+    for _ in range(steps):
+        if order.numel() < batch:
+            order = torch.cat([order, torch.randperm(x_syn.shape[0], generator=generator)])
+        rows, order = order[:batch].to(x_syn.device), order[batch:]
+        images = x_syn[rows] if augment is None else augment(x_syn[rows], generator)
+        loss = F.cross_entropy(torch.func.functional_call(net, unflatten(net, theta), (images,)), y_syn[rows])
+        gradient = torch.autograd.grad(loss, theta, create_graph=True)[0]  # [P]
+        theta = theta - lr * gradient
+    return theta
+
+
+def normalised_distance(end: torch.Tensor, target: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """||end - target||^2 / ||start - target||^2 over the last dim: how much of the expert's move the student
+    missed. end [..., P], target [..., P], start [..., P] -> [...]."""
+    return (end - target).pow(2).sum(-1) / (start - target).pow(2).sum(-1).clamp_min(1e-12)
+
+
+def barycentric(checkpoints: torch.Tensor) -> torch.Tensor:
+    """COBRA's point: the uniform mean over groups of checkpoints [G, ..., P] -> [..., P]."""
+    return checkpoints.mean(0)
+
+
+def matching_loss(mode: str, end: torch.Tensor, starts: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The loss of the student's end point end [P] given the experts' starts and targets [G, P] (G = 1 for
+    vanilla): vanilla and COBRA compare with the barycentric target, normalised by the barycentric move;
+    ``fairdd`` averages each group's own normalised distance."""
+    if mode == "fairdd":
+        return normalised_distance(end, targets, starts).mean()
+    return normalised_distance(end, barycentric(targets), barycentric(starts))
+
+
+@METHODS.register("mtt")
+class MTT(Method):
+    """MTT: match the parameters a student reaches on the synthetic set to an expert trajectory's."""
+
+    name = "mtt"
+    norms = ("instancenorm", "layernorm", "groupnorm", "none")  # no running statistics: the student is its params

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -46,6 +46,19 @@ class SynSet:
         """Rebuild a SynSet saved with ``state()``."""
         return cls(state["x"], state["y"], state["init_index"], state["init_group"],
                    state["losses"].tolist(), float(state["seconds"]))
+
+
+def decoded(synset: SynSet, config: dict, num_classes: int) -> SynSet:
+    """The set evaluation nets train on: the method's decoding of the stored images (``Method.decode``; the
+    stored set itself for most methods), each decoded image with the label and provenance of its stored image."""
+    method = METHODS.build(config["method"], config, tuple(synset.x.shape[1:]), num_classes)
+    with torch.no_grad():
+        x = method.decode(synset.x)  # [C * ipc * k, C, H, W]
+    k = x.shape[0] // synset.x.shape[0]
+    if k == 1:
+        return synset
+    return replace(synset, x=x, y=synset.y.repeat_interleave(k), init_index=synset.init_index.repeat_interleave(k),
+                   init_group=synset.init_group.repeat_interleave(k))
 
 
 def check_synset_state(state: object, config: dict, num_classes: int, image_shape: tuple[int, ...]) -> None:

@@ -86,13 +86,27 @@ class Cobra(Mode):
         return replace(self, discrepancy=distill["discrepancy"])
 
 
+FAIRDD_REDUCTIONS = ("sum", "mean")
+
+
+@dataclass(frozen=True)
 class FairDD(Mode):
-    """FairDD: one distance per group present, summed (not averaged), as FairDD's code does."""
+    """FairDD: one distance per group present, summed over the groups (``reduction`` sum, as FairDD's code does)
+    or averaged over them (mean, as the released COBRA code's IDC does), then summed over classes."""
+
+    reduction: str = "sum"
 
     def loss(self, phi: torch.Tensor, counts: torch.Tensor, syn: torch.Tensor, distance: Distance,
              population: torch.Tensor | None = None) -> torch.Tensor:
         per_cell = distance(phi, syn.unsqueeze(1).expand_as(phi))  # [C, G]
-        return (per_cell * (counts > 0).to(per_cell.dtype)).sum()
+        present = (counts > 0).to(per_cell.dtype)  # [C, G]
+        per_class = (per_cell * present).sum(1)  # [C]
+        if self.reduction == "mean":
+            per_class = per_class / present.sum(1).clamp_min(1)
+        return per_class.sum()
+
+    def configured(self, distill: dict) -> "Mode":
+        return replace(self, reduction=distill["fairdd_reduction"])
 
 
 MODES.register("vanilla")(lambda: Vanilla("vanilla", sampling="pooled"))

@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .distill import SynSet, check_synset_state, distill
+from .distill import SynSet, check_synset_state, decoded, distill
 from .errors import UserError
 from .evaluate import evaluate
 from .paths import check_writable
@@ -60,7 +60,7 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     if config["method"] == FULL:
         x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:
-        synset = distilled_set(run, data, progress)
+        synset = decoded(distilled_set(run, data, progress), config, data.num_classes)
         x, y, groups, distill_seconds = synset.x, synset.y, synset.init_group, synset.seconds
     metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress, groups=groups)
     metrics["run_id"] = run.path.name

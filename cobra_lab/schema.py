@@ -32,7 +32,7 @@ from .data.loader import resolve_params
 from .errors import UserError, check_bool, check_choice, check_int, check_positive, check_range
 from .methods import METHODS
 from .methods.dm import DISTANCES
-from .modes import MODES
+from .modes import FAIRDD_REDUCTIONS, MODES
 from .nets import NETS, NORMS, convnet_max_depth
 
 FULL = "full"  # the method name of the undistilled baseline: train on the whole biased train set
@@ -214,6 +214,7 @@ class DistillConfig(Section):
     extractor: str = option(one_of(("random", "fair")), "random", later=True)
     extractor_epochs: int = option(integer(1), 1, later=True)
     lr_img_halve_at: list[int] | None = option(optional(iterations_list), None, later=True)
+    fairdd_reduction: str = option(one_of(FAIRDD_REDUCTIONS), "sum", later=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +247,14 @@ class CAFEDistill(DistillConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
+class IDCDistill(DCDistill):
+    """IDC's own options: DC's loops (null outer: 10 at IPC 10, 30 at IPC 50 and 100, as COBRA's IDC runs;
+    null inner: the net is never trained) and the multi-formation factor."""
+
+    factor: int = option(integer(1, 8), 2)
+
+
+@dataclass(frozen=True, kw_only=True)
 class MTTDistill(Section):
     """MTT's options: expert trajectories (trained once per data, net and these ``expert_*`` settings, shared by
     every run that needs them) and the matching of a student unrolled on the synthetic set against them."""
@@ -272,8 +281,8 @@ class MTTDistill(Section):
     expert_balance: str = option(one_of(("none", "classes")))  # "classes": each class weighs the same per expert
 
 
-DISTILL_SECTIONS: dict[str, type[Section]] = {"dm": DMDistill, "dc": DCDistill, "cafe": CAFEDistill,
-                                             "mtt": MTTDistill}
+DISTILL_SECTIONS: dict[str, type[Section]] = {"dm": DMDistill, "dc": DCDistill, "idc": IDCDistill,
+                                             "cafe": CAFEDistill, "mtt": MTTDistill}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -437,5 +446,6 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "CAFEDistill", "MTTDistill",
+__all__ = ["FULL", "DataConfig", "NetConfig", "DistillConfig", "DMDistill", "DCDistill", "IDCDistill", "CAFEDistill",
+           "MTTDistill",
            "EvalConfig", "check_fits", "complete_method_section", "identity", "validate", "with_defaults"]

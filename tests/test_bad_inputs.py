@@ -91,6 +91,8 @@ CLI_CASES = [
     ("lr-net-negative", [*RUN, "--set", "distill.lr_net=-0.1"]),
     ("batch-train-zero", [*RUN, "--set", "distill.batch_train=0"]),
     ("dc-outer-loop-zero", [*RUN, "--method", "dc", "--set", "distill.outer_loop=0"]),
+    ("idc-factor-zero", [*RUN, "--method", "idc", "--set", "distill.factor=0"]),
+    ("idc-factor-over-range", [*RUN, "--method", "idc", "--set", "distill.factor=9"]),
     ("full-distill-key", [*RUN, "--method", "full", "--set", "distill.iterations=3"]),
     # run flags
     ("ipc-text", [*RUN, "--ipc", "abc"]),

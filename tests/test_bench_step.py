@@ -11,8 +11,9 @@ from cobra_lab.bench import step
 TINY = ["--steps", "1", "--warmup", "0", "--groups", "10", "--real-per-class", "4", "--width", "8",
         "--images-per-class", "40", "--ipc", "2", "--device", "cpu", "--no-compile"]  # compiling: test_compiled.py
 NUMBER = r"(\d+\.\d{2,3})"
-SUMMARY = re.compile(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} CAFE@G10={NUMBER} \| ours/reference "
-                     rf"vanilla DM={NUMBER} DC={NUMBER} CAFE={NUMBER} \| conv-efficiency DM={NUMBER}")
+SUMMARY = re.compile(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} IDC@G10={NUMBER} CAFE@G10={NUMBER} \| "
+                     rf"ours/reference vanilla DM={NUMBER} DC={NUMBER} IDC={NUMBER} CAFE={NUMBER} \| "
+                     rf"conv-efficiency DM={NUMBER}")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import cobra_lab.distill as distill_module
 from cobra_lab.distill import distill, image_lr
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
+@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
 @pytest.mark.parametrize("mode", ["vanilla", "fairdd", "cobra", "df"])
 def test_runs_and_moves_images(method, mode):
     data = random_grouped_data()
@@ -17,7 +17,7 @@ def test_runs_and_moves_images(method, mode):
     assert torch.equal(synset.init_group, data.train.a_observed[synset.init_index])
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
+@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
 def test_same_config_and_seed_give_the_same_set(method):
     data = random_grouped_data()
     first = distill(data, smoke_config(method, "cobra"), progress=False)
@@ -31,7 +31,7 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "cafe"])
+@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
 def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkeypatch):
     data = random_grouped_data()
     config = smoke_config(method, "cobra", iterations=6)

@@ -46,6 +46,11 @@ def test_fairdd_ignores_absent_groups_and_sums():
     syn = torch.randn(3, 5)
     expected = sum(SQ(phi[c, g], syn[c]) for c in range(3) for g in range(4) if counts[c, g] > 0)
     torch.testing.assert_close(MODES.build("fairdd").loss(phi, counts, syn, SQ), expected)
+    # reduction mean (the released COBRA-IDC code): each class's sum over the groups present divided by their number
+    averaged = MODES.build("fairdd").configured({"fairdd_reduction": "mean"}).loss(phi, counts, syn, SQ)
+    present = (counts > 0).sum(1)  # [3]: class 0 lacks one group
+    expected = sum(SQ(phi[c, g], syn[c]) / present[c] for c in range(3) for g in range(4) if counts[c, g] > 0)
+    torch.testing.assert_close(averaged, expected)
 
 
 def _dm_setup():

@@ -1,7 +1,7 @@
 """Time one distillation step of cobra-lab's engine against a step written the way the reference code loops.
 
-For DM, DC and CAFE under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times one
-image update of the engine (``cobra_lab.distill.image_step``) and one of a reference-style step (a Python
+For DM, DC, IDC and CAFE under vanilla, FairDD and COBRA, on random cfmnist-shaped data with G groups, it times
+one image update of the engine (``cobra_lab.distill.image_step``) and one of a reference-style step (a Python
 loop over classes, and over groups for FairDD / COBRA, as the released code does), with the same
 net, synthetic set and real-image budget. Its command line is ``python benchmarks/bench_step.py --help``
 (benchmarks/README.md); the overhead study (``cobra_lab.studies.overhead``) calls ``measure_all`` directly.
@@ -41,7 +41,7 @@ from .results import write_results
 CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 SKEW = 0.9  # share of each class in its majority group
-METHOD_NAMES = ("dm", "dc", "cafe")
+METHOD_NAMES = ("dm", "dc", "idc", "cafe")
 MODE_NAMES = ("vanilla", "fairdd", "cobra")
 IMPLEMENTATIONS = ("ours", "reference")
 PLAIN_CONV_BATCH = 256
@@ -142,12 +142,12 @@ class ReferenceStep:
     """A step written like the reference code: a loop over classes, then over the groups in each class batch.
 
     Per class: ``real_per_class`` random images of the class (unstratified), one DSA draw for that class's
-    real and synthetic images, one real forward. DM: per-group means sliced from that forward. DC: FairDD
-    takes one forward per group ([COB]), COBRA one forward and one ``autograd.grad`` per group with
-    ``retain_graph``. CAFE: per-group layer means sliced from one forward of every layer, then the
-    discrimination term over every class's real embeddings. The net is the engine's with the reference's
-    ``nn.AvgPool2d``. The distance is the engine's (DM squared L2, DC per-row cosine, CAFE layer-weighted
-    squared error); FairDD terms are summed.
+    real and synthetic images (IDC: the class's decoded images), one real forward. DM: per-group means sliced
+    from that forward. DC and IDC: FairDD takes one forward per group ([COB]), COBRA one forward and one
+    ``autograd.grad`` per group with ``retain_graph``. CAFE: per-group layer means sliced from one forward of
+    every layer, then the discrimination term over every class's real embeddings. The net is the engine's with
+    the reference's ``nn.AvgPool2d``. The distance is the engine's (DM squared L2, DC and IDC per-row cosine,
+    CAFE layer-weighted squared error); FairDD terms are summed.
     """
 
     def __init__(self, setup: Setup, data: GroupedData, mode_name: str) -> None:
@@ -159,7 +159,8 @@ class ReferenceStep:
         self.params = list(setup.net.parameters())
         weights = [layer.weight for layer in matched_layers(setup.net)]
         self.matched = [i for i, p in enumerate(self.params) if any(p is w for w in weights)]
-        self.class_loss = {"dm": self.dm_loss, "dc": self.dc_loss, "cafe": self.cafe_loss}[setup.method.name]
+        self.class_loss = {"dm": self.dm_loss, "dc": self.dc_loss, "idc": self.dc_loss,
+                           "cafe": self.cafe_loss}[setup.method.name]
         self.embeddings: list[tuple[torch.Tensor, torch.Tensor]] = []  # CAFE: per class (real [R, E], syn [E])
 
     def __call__(self) -> torch.Tensor:
@@ -171,7 +172,8 @@ class ReferenceStep:
             index = index.to(s.train_x.device)
             augment = self.class_augment()
             x_real = augment(s.train_x[index])  # [R, 3, 32, 32]
-            x_syn = augment(s.x_syn[label * self.ipc:(label + 1) * self.ipc])  # [ipc, 3, 32, 32]
+            stored = s.x_syn[label * self.ipc:(label + 1) * self.ipc]  # [ipc, 3, 32, 32]
+            x_syn = augment(s.method.decode(stored))  # [ipc * k, 3, 32, 32]: IDC decodes k pieces per image
             loss = loss + self.class_loss(x_real, self.groups[index], x_syn, label)
         if self.embeddings:
             loss = loss + self.discrimination_loss()
@@ -466,9 +468,11 @@ def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
     efficiency = dm_flops / seconds("dm", "vanilla") / conv_rate
     return (f"cobra/vanilla DM@G{g}={seconds('dm', 'cobra') / seconds('dm', 'vanilla'):.3f} "
             f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} "
+            f"IDC@G{g}={seconds('idc', 'cobra') / seconds('idc', 'vanilla'):.3f} "
             f"CAFE@G{g}={seconds('cafe', 'cobra') / seconds('cafe', 'vanilla'):.3f} | ours/reference vanilla "
             f"DM={seconds('dm', 'vanilla') / seconds('dm', 'vanilla', 'reference'):.3f} "
             f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} "
+            f"IDC={seconds('idc', 'vanilla') / seconds('idc', 'vanilla', 'reference'):.3f} "
             f"CAFE={seconds('cafe', 'vanilla') / seconds('cafe', 'vanilla', 'reference'):.3f} | "
             f"conv-efficiency DM={efficiency:.3f}")
 
@@ -476,12 +480,12 @@ def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        description="Time one distillation step (DM, DC, CAFE x vanilla, fairdd, cobra) of cobra-lab's engine against "
-                    "a reference-style per-class loop, on random cfmnist-shaped data. The last line summarises "
-                    "at the largest G given (labelled with it, e.g. DM@G10).")
+        description="Time one distillation step (DM, DC, IDC, CAFE x vanilla, fairdd, cobra) of "
+                    "cobra-lab's engine against a reference-style per-class loop, on random cfmnist-shaped data. "
+                    "The last line summarises at the largest G given (labelled with it, e.g. DM@G10).")
     parser.add_argument("--profile", choices=tuple(PROFILE_GROUPS), default="quick",
-                        help="the profile whose DM / DC / CAFE settings, net width, real budget and G values are the "
-                             "defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
+                        help="the profile whose DM / DC / IDC / CAFE settings, net width, real budget and G values are "
+                             "the defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
                              "Table 13 (H100) printed beside ours")
     parser.add_argument("--groups", type=int, nargs="+", default=None, help="G values, each >= 2 (default: "
                                                                             "the profile's)")
@@ -554,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     first = "ours: compilation" if args.compile else "ours eager, --no-compile"
     print(f"time: median of {args.steps} steps after one first step ({first}) and {args.warmup} "
           f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
-          f"excluded for both (one net per configuration, made before timing); DC and CAFE: one outer round, "
+          f"excluded for both (one net per configuration, made before timing); DC, IDC and CAFE: one outer round, "
           f"inner-loop training excluded")
     print(memory_note(args, device))
     print(f"plain conv2d [{PLAIN_CONV_BATCH}, {args.width}, 32, 32] {args.width}->{args.width} 3x3: "

@@ -6,6 +6,6 @@ from .base import Method
 
 METHODS: Registry[Method] = Registry("method")
 
-from . import cafe, dc, dm, mtt  # noqa: E402,F401  (registers the methods)
+from . import cafe, dc, dm, idc, mtt  # noqa: E402,F401  (registers the methods)
 
 __all__ = ["METHODS", "Method"]

@@ -31,6 +31,11 @@ class Method:
         """How the method's passes may run fast (``distill.compile``, ``distill.real_chunk``): for ``accel``."""
         return Acceleration.of(self.distill)
 
+    def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
+        """The images the stored synthetic tensor x_syn [N, C, H, W] stands for, each stored image's in a consecutive
+        block of the same size: [N * k, C, H, W] (the images themselves by default, k = 1); differentiable."""
+        return x_syn
+
     def rounds(self) -> int:
         """Synthetic-image updates per fresh network."""
         return 1

@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data.types import GroupedData
-from ..distill import SynSet
+from ..distill import SynSet, decoded
 from ..errors import check_choice, check_int
 from ..evaluate import train_eval_net
 from ..store import RunDir
@@ -66,7 +66,7 @@ def embed_run(run_dir: str, data: GroupedData, points: int, projection: str = "t
     """
     check_int("points", points, neighbours + 2)
     run = RunDir.open(run_dir)
-    synset = SynSet.from_state(run.load_synset())
+    synset = decoded(SynSet.from_state(run.load_synset()), run.config, data.num_classes)
     net = train_eval_net(synset.x, synset.y, run.config, data.num_classes, run=0)
     rows = torch.randperm(len(data.test), generator=torch.Generator().manual_seed(seed))[:points]
     feats = features(net.cpu(), data.test.x[rows]).numpy()

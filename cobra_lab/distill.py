@@ -227,16 +227,15 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
                   elapsed + time.time() - began)
 
 
-def _resume(checkpoint: Path, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-            iterations: int, log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
-    """Load ``checkpoint`` into the images, optimiser and generator: (iteration, losses, seconds) to go on
-    from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
+def restore_checkpoint(checkpoint: Path, check: Callable[[object, int], None], optimizer: torch.optim.Optimizer,
+                       generator: torch.Generator, log: Callable[[str], None] | None) -> dict | None:
+    """The state in ``checkpoint``, checked by ``check(state, generator_bytes)`` and loaded into the optimiser and
+    the generator; None when it is absent or damaged (then reported and moved aside, the generator untouched)."""
     fresh = generator.get_state()
     try:
-        state = read_checked(checkpoint, parse_torch, lambda state: check_checkpoint_state(
-            state, tuple(x_syn.shape), iterations, fresh.numel()))
+        state = read_checked(checkpoint, parse_torch, lambda state: check(state, fresh.numel()))
         if state is None:
-            return 0, [], 0.0
+            return None
         try:
             generator.set_state(state["generator"])
             optimizer.load_state_dict(state["optimizer"])
@@ -245,6 +244,17 @@ def _resume(checkpoint: Path, x_syn: torch.Tensor, optimizer: torch.optim.Optimi
             raise DamagedFile(checkpoint, f"does not fit the optimiser ({error})") from None
     except DamagedFile as damage:
         move_aside(damage, "distilling from the start", log)
+        return None
+    return state
+
+
+def _resume(checkpoint: Path, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+            iterations: int, log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
+    """Load ``checkpoint`` into the images, optimiser and generator: (iteration, losses, seconds) to go on
+    from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
+    state = restore_checkpoint(checkpoint, lambda state, generator_bytes: check_checkpoint_state(
+        state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, log)
+    if state is None:
         return 0, [], 0.0
     with torch.no_grad():
         x_syn.copy_(state["x"].to(x_syn.device))

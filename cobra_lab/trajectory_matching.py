@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 
 from .augment import DSA
 from .data.types import GroupedData
-from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images
+from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images, restore_checkpoint
 from .errors import UserError
-from .integrity import DamagedFile, expect, expect_tensor, move_aside, parse_torch, read_checked, save_torch
+from .integrity import expect, expect_tensor, save_torch
 from .methods import METHODS
 from .methods.mtt import barycentric, matching_loss, unroll
 from .training import resolve_device
@@ -129,20 +129,9 @@ def _resume(checkpoint: Path, x_syn: torch.Tensor, syn_lr: torch.Tensor, optimiz
             log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
     """Load ``checkpoint`` into the images, student lr, optimiser and generator: (iteration, losses, seconds) to
     go on from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
-    fresh = generator.get_state()
-    try:
-        state = read_checked(checkpoint, parse_torch, lambda state: check_mtt_checkpoint(
-            state, tuple(x_syn.shape), iterations, fresh.numel()))
-        if state is None:
-            return 0, [], 0.0
-        try:
-            optimizer.load_state_dict(state["optimizer"])
-            generator.set_state(state["generator"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as error:
-            generator.set_state(fresh)
-            raise DamagedFile(checkpoint, f"does not fit the optimiser ({error})") from None
-    except DamagedFile as damage:
-        move_aside(damage, "distilling from the start", log)
+    state = restore_checkpoint(checkpoint, lambda state, generator_bytes: check_mtt_checkpoint(
+        state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, log)
+    if state is None:
         return 0, [], 0.0
     with torch.no_grad():
         x_syn.copy_(state["x"].to(x_syn.device))

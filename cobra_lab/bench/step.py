@@ -189,12 +189,10 @@ class ReferenceStep:
         draw = self.setup.dsa.draw(self.setup.generator, n=1, size=IMAGE_SHAPE[-1])
         return lambda images: self.setup.dsa.apply(images, draw)
 
-    def dm_loss(self, x_real: torch.Tensor, a_real: torch.Tensor, x_syn: torch.Tensor, label: int) -> torch.Tensor:
-        """DM / FairDD / COBRA loss of one class: one real forward, per-group means by slicing."""
-        net, distance = self.setup.net, self.setup.method.distance
-        with torch.no_grad():
-            real = net.embed(x_real)  # [R, D]
-        syn = net.embed(x_syn).mean(0)  # [D]
+    def mode_loss(self, real: torch.Tensor, a_real: torch.Tensor, syn: torch.Tensor) -> torch.Tensor:
+        """One class's loss from its real per-image statistics [R, D] (groups a_real [R]) and synthetic mean [D]:
+        the pooled mean (vanilla), one distance per group mean summed (FairDD), or the groups' mean (COBRA)."""
+        distance = self.setup.method.distance
         if self.mode == "vanilla":
             return distance(real.mean(0), syn)
         means = torch.stack([real[a_real == g].mean(0) for g in a_real.unique()])  # [G_c, D]
@@ -202,21 +200,24 @@ class ReferenceStep:
             return distance(means, syn.expand_as(means)).sum()
         return distance(means.mean(0), syn)
 
+    def dm_loss(self, x_real: torch.Tensor, a_real: torch.Tensor, x_syn: torch.Tensor, label: int) -> torch.Tensor:
+        """DM / FairDD / COBRA loss of one class: one real forward, per-group means by slicing."""
+        net = self.setup.net
+        with torch.no_grad():
+            real = net.embed(x_real)  # [R, D]
+        syn = net.embed(x_syn).mean(0)  # [D]
+        return self.mode_loss(real, a_real, syn)
+
     def cafe_loss(self, x_real: torch.Tensor, a_real: torch.Tensor, x_syn: torch.Tensor, label: int) -> torch.Tensor:
         """CAFE / FairDD / COBRA loss of one class: one real forward of every layer, per-group layer means by
         slicing; keeps the class's real embeddings and synthetic embedding mean for the discrimination term."""
-        net, distance = self.setup.net, self.setup.method.distance
+        net = self.setup.net
         with torch.no_grad():
             taps = [tap.flatten(1) for tap in net.taps(x_real)]  # [[R, D_k] per layer]
         real = torch.cat(taps, dim=1)  # [R, D]
         syn = torch.cat([tap.flatten(1).mean(0) for tap in net.taps(x_syn)])  # [D]
         self.embeddings.append((taps[-1], syn[-taps[-1].shape[1]:]))
-        if self.mode == "vanilla":
-            return distance(real.mean(0), syn)
-        means = torch.stack([real[a_real == g].mean(0) for g in a_real.unique()])  # [G_c, D]
-        if self.mode == "fairdd":
-            return distance(means, syn.expand_as(means)).sum()
-        return distance(means.mean(0), syn)
+        return self.mode_loss(real, a_real, syn)
 
     def discrimination_loss(self) -> torch.Tensor:
         """CAFE's discrimination term: every class's real embeddings scored against the synthetic class means of

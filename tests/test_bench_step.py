@@ -72,9 +72,12 @@ def test_paper_profile_sizes_and_table13_beside_ours(bench, capsys):
     defaults = bench.parse_args(["--profile", "paper"])
     assert (defaults.width, defaults.real_per_class, defaults.groups) == (128, 256, [10])
     assert bench.profile_config("dm", defaults)["distill"]["iterations"] == 20000  # the paper profile's section
-    assert bench.main([*TINY, "--profile", "paper", "--no-memory"]) == 0
+    assert bench.main([*TINY, "--profile", "paper", "--no-memory", "--methods", "dm", "dc"]) == 0
     out = capsys.readouterr().out
     assert "ConvNet width 8" in out  # explicit sizes win over the profile's
+    assert not any(line.startswith(("idc ", "cafe ")) for line in out.splitlines())  # --methods dm dc: only those
+    assert re.fullmatch(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} \| ours/reference vanilla DM={NUMBER} "
+                        rf"DC={NUMBER} \| conv-efficiency DM={NUMBER}", out.strip().splitlines()[-1])
     rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith("  d")}
     for method in ("dm", "dc"):
         for mode in ("vanilla", "cobra"):

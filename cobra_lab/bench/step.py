@@ -422,6 +422,11 @@ def memory_note(args: argparse.Namespace, device: torch.device) -> str:
             "at 128 KiB (freed big blocks go back to the OS)")
 
 
+def timed_methods(results: Results) -> list[str]:
+    """The methods ``results`` holds, in the benchmark's order."""
+    return [method for method in METHOD_NAMES if any(key[0] == method for key in results)]
+
+
 def table(results: Results, groups: list[int], dm_flops: float, conv_rate: float) -> list[str]:
     """Rows: method, mode, G, times, ratios, peak memory, conv efficiency (DM)."""
     def cell(value: float | None, width: int, decimals: int) -> str:
@@ -430,7 +435,7 @@ def table(results: Results, groups: list[int], dm_flops: float, conv_rate: float
     head = (f"{'method':6} {'mode':7} {'G':>3} {'ours ms':>9} {'ref ms':>9} {'ours/ref':>8} {'ours/van':>8} "
             f"{'ref/van':>8} {'MB ours':>8} {'MB ref':>8} {'conv-eff ours':>13} {'conv-eff ref':>12}")
     lines = [head, "-" * len(head)]
-    for method in METHOD_NAMES:
+    for method in timed_methods(results):
         for g in groups:
             for mode in MODE_NAMES:
                 ours, ref = results[method, mode, g, "ours"], results[method, mode, g, "reference"]
@@ -449,7 +454,7 @@ def paper_table13(results: Results, groups: list[int]) -> list[str]:
     setting = find(13, method="dm", mode="vanilla")
     lines = [f"paper Table 13 ({setting['device']}; ipc {setting['ipc']}, {setting['real_per_class']} real images per "
              f"class) beside ours:"]
-    for method in METHOD_NAMES:
+    for method in timed_methods(results):
         for g in groups:
             for mode in MODE_NAMES:
                 reported = find(13, method=method, mode=mode, groups=g)
@@ -462,20 +467,18 @@ def paper_table13(results: Results, groups: list[int]) -> list[str]:
 
 
 def summary(results: Results, g: int, dm_flops: float, conv_rate: float) -> str:
-    """The last line: COBRA's cost over vanilla, ours over the reference, DM conv efficiency, at G = g."""
+    """The last line: COBRA's cost over vanilla, ours over the reference, DM conv efficiency, at G = g, for the
+    methods timed."""
     def seconds(method: str, mode: str, implementation: str = "ours") -> float:
         return results[method, mode, g, implementation].seconds
 
-    efficiency = dm_flops / seconds("dm", "vanilla") / conv_rate
-    return (f"cobra/vanilla DM@G{g}={seconds('dm', 'cobra') / seconds('dm', 'vanilla'):.3f} "
-            f"DC@G{g}={seconds('dc', 'cobra') / seconds('dc', 'vanilla'):.3f} "
-            f"IDC@G{g}={seconds('idc', 'cobra') / seconds('idc', 'vanilla'):.3f} "
-            f"CAFE@G{g}={seconds('cafe', 'cobra') / seconds('cafe', 'vanilla'):.3f} | ours/reference vanilla "
-            f"DM={seconds('dm', 'vanilla') / seconds('dm', 'vanilla', 'reference'):.3f} "
-            f"DC={seconds('dc', 'vanilla') / seconds('dc', 'vanilla', 'reference'):.3f} "
-            f"IDC={seconds('idc', 'vanilla') / seconds('idc', 'vanilla', 'reference'):.3f} "
-            f"CAFE={seconds('cafe', 'vanilla') / seconds('cafe', 'vanilla', 'reference'):.3f} | "
-            f"conv-efficiency DM={efficiency:.3f}")
+    methods = timed_methods(results)
+    cobra = " ".join(f"{m.upper()}@G{g}={seconds(m, 'cobra') / seconds(m, 'vanilla'):.3f}" for m in methods)
+    reference = " ".join(f"{m.upper()}={seconds(m, 'vanilla') / seconds(m, 'vanilla', 'reference'):.3f}"
+                         for m in methods)
+    efficiency = (f" | conv-efficiency DM={dm_flops / seconds('dm', 'vanilla') / conv_rate:.3f}"
+                  if "dm" in methods else "")
+    return f"cobra/vanilla {cobra} | ours/reference vanilla {reference}{efficiency}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -495,6 +498,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="real images per class per step (default: the profile's)")
     parser.add_argument("--width", type=int, default=None, help="ConvNet width, depth 3, instance norm "
                                                                 "(default: the profile's)")
+    parser.add_argument("--methods", nargs="+", choices=METHOD_NAMES, default=list(METHOD_NAMES),
+                        help="the methods to time (default: all)")
     parser.add_argument("--images-per-class", type=int, default=600, help="random train images per class")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per configuration (median)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
@@ -536,7 +541,7 @@ def measure_all(args: argparse.Namespace) -> tuple[torch.device, Results, float,
     for g in sorted(set(args.groups)):
         data = make_data(g, args.images_per_class, args.seed)
         train_x = data.train.x.to(device)  # [N, 3, 32, 32]
-        for method in METHOD_NAMES:
+        for method in [m for m in METHOD_NAMES if m in args.methods]:
             print(f"bench_step: G={g} {method}", file=sys.stderr, flush=True)
             for (mode, implementation), measurement in measure(args, data, train_x, method, device).items():
                 results[method, mode, g, implementation] = measurement

@@ -10,7 +10,7 @@
 # and have the data/fashion-mnist-gz folder travel with the tree (the device tool's `carry`).
 #
 # Settings (environment): PROFILE (paper), DEVICE (cuda; "profile" keeps the profile's own device),
-# PARALLEL (1: the three runs at once; 0: one after another, if GPU memory says so), RESULTS (folder for
+# PARALLEL (1: the three runs at once, the cores shared out between them; 0: one after another), RESULTS (folder for
 # each run's JSON and log, default outputs/gpu_paper_cell/<profile>), COBRA_LAB_OUTPUTS (the run store),
 # PYTHON (python3), RUN_ARGS (more `cobra-lab run` options for all three, e.g. "--seed 1" or
 # "--set distill.iterations=5000" to fit a time budget; a changed setting is another run, and the report shows
@@ -52,12 +52,20 @@ if [ "$DEVICE" = cuda ]; then
         | sed 's/^/gpu_paper_cell: GPU /' || true
 fi
 
+# Side by side, each run gets its share of the cores: three processes with torch's default threads each (one per
+# core) spin against each other and every iteration slows several times (benchmarks/bench_loop.py measures it;
+# benchmarks/README.md has the numbers of one GPU machine). OMP_NUM_THREADS, when set, wins.
+if [ "$PARALLEL" = 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+    share=$(( $(nproc) / 3 ))
+    export OMP_NUM_THREADS=$(( share > 0 ? share : 1 ))
+fi
+
 mkdir -p "$RESULTS"
-run_mode() {  # one run; its JSON line to $RESULTS/<mode>.json, progress and errors to <mode>.log
+run_mode() {  # one run; its JSON line to $RESULTS/<mode>.json, its progress bars and errors to <mode>.log
     local mode=$1 began
     began=$(date +%s)
     "$PYTHON" -m cobra_lab.cli run --dataset cfmnist_bg --method dm --mode "$mode" --ipc 10 --profile "$PROFILE" \
-        "${device_option[@]}" ${RUN_ARGS:-} --json --quiet > "$RESULTS/$mode.json" 2> "$RESULTS/$mode.log"
+        "${device_option[@]}" ${RUN_ARGS:-} --json > "$RESULTS/$mode.json" 2> "$RESULTS/$mode.log"
     echo "gpu_paper_cell: $mode done in $(( $(date +%s) - began )) s wall"
 }
 

@@ -165,8 +165,8 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
     """``cobra-lab run``: one distillation + evaluation, stored under outputs/runs/."""
     run = commands.add_parser("run", help="distill, evaluate and store one run")
     run.add_argument("--dataset", required=True, help="benchmark name (cobra-lab data list shows them)")
-    run.add_argument("--method", required=True, help="dm, dc, idc, cafe, mtt, or full (train on the whole biased "
-                     "train set)")
+    run.add_argument("--method", required=True, help="a distillation method of cobra_lab/methods/ (dm, ...; a wrong "
+                     "name lists them), or full (train on the whole biased train set)")
     run.add_argument("--mode", default="vanilla", help="vanilla, fairdd or cobra (default vanilla)")
     run.add_argument("--ipc", type=_number, default=10, help="synthetic images per class (default 10)")
     run.add_argument("--profile", default="quick", help="smoke, quick or paper (params/profiles/)")

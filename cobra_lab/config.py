@@ -1,7 +1,8 @@
 """Resolve a run's full config from a profile in params/, an optional preset and explicit overrides.
 
-Every key's type, range and default lives in ``schema.py``; ``resolve`` assembles a config and has the schema
-check it, so a resolved config holds every key with a checked value."""
+Every key's type, range and default lives in ``schema.py`` (a method's ``distill`` options in its module under
+``methods/``); ``resolve`` assembles a config and has the schema check it, so a resolved config holds every key
+with a checked value."""
 from __future__ import annotations
 
 import contextlib

@@ -6,7 +6,7 @@ A grid is a dict (or a list of dicts, whose union is taken)::
 
     profile: quick             # one profile for the whole grid
     datasets: [cfmnist_bg]     # the one entry without a default
-    methods: [dm]              # dm, dc (and full for the undistilled baseline)
+    methods: [dm]              # any of cobra_lab/methods/ (and full for the undistilled baseline)
     modes: [vanilla, cobra]
     ipc: [10]
     seeds: [0]

@@ -5,9 +5,14 @@ from engine_fixtures import random_grouped_data, smoke_config
 
 import cobra_lab.distill as distill_module
 from cobra_lab.distill import distill, image_lr
+from cobra_lab.methods import METHODS
+from cobra_lab.methods.base import DistillConfig
+
+# the methods this loop drives, those taking its options (MTT has its own loop: tests/test_mtt.py)
+LOOP_METHODS = [name for name in METHODS.names() if issubclass(METHODS.get(name).section, DistillConfig)]
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
+@pytest.mark.parametrize("method", LOOP_METHODS)
 @pytest.mark.parametrize("mode", ["vanilla", "fairdd", "cobra", "df"])
 def test_runs_and_moves_images(method, mode):
     data = random_grouped_data()
@@ -17,7 +22,7 @@ def test_runs_and_moves_images(method, mode):
     assert torch.equal(synset.init_group, data.train.a_observed[synset.init_index])
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
+@pytest.mark.parametrize("method", LOOP_METHODS)
 def test_same_config_and_seed_give_the_same_set(method):
     data = random_grouped_data()
     first = distill(data, smoke_config(method, "cobra"), progress=False)
@@ -31,7 +36,7 @@ class Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["dm", "dc", "idc", "cafe"])
+@pytest.mark.parametrize("method", LOOP_METHODS)
 def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkeypatch):
     data = random_grouped_data()
     config = smoke_config(method, "cobra", iterations=6)

@@ -1,16 +1,57 @@
-"""What every distillation method provides to the distillation loop."""
+"""What every distillation method provides to the distillation loop, and the options that loop takes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from .. import nets
 from ..accel import Acceleration
+from ..barycenter import DISCREPANCIES
+from ..modes import FAIRDD_REDUCTIONS
+from ..options import (
+    Section,
+    auto_or,
+    boolean,
+    dsa_strategy,
+    fraction_below_one,
+    integer,
+    iterations_list,
+    one_of,
+    option,
+    optional,
+    positive,
+)
 from ..sampling import RealBatch
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillConfig(Section):
+    """The ``distill`` options of every method the distillation loop (``distill.py``) drives; a method's own
+    section adds its options to these."""
+
+    name: ClassVar[str] = "distill"
+    iterations: int = option(integer(1))
+    lr_img: float = option(positive)
+    momentum: float = option(fraction_below_one)
+    real_per_class: int = option(integer(1))
+    init: str = option(one_of(("real", "noise")))
+    dsa: bool = option(boolean)
+    dsa_strategy: str = option(dsa_strategy)
+    lr_net: float = option(positive)
+    batch_train: int = option(integer(1))
+    real_chunk: int | str = option(auto_or(integer(1)), "auto", execution=True)
+    compile: bool = option(boolean, False, later=True, execution=True)
+    discrepancy: str = option(one_of(DISCREPANCIES), "sq", later=True)
+    extractor: str = option(one_of(("random", "fair")), "random", later=True)
+    extractor_epochs: int = option(integer(1), 1, later=True)
+    lr_img_halve_at: list[int] | None = option(optional(iterations_list), None, later=True)
+    fairdd_reduction: str = option(one_of(FAIRDD_REDUCTIONS), "sum", later=True)
 
 
 class Method:
@@ -19,6 +60,12 @@ class Method:
     name = "method"
     norms: tuple[str, ...] | None = None  # the net norms the method works with (None: any)
     archs: tuple[str, ...] | None = None  # the net architectures the method works with (None: any)
+    section: ClassVar[type[Section]] = DistillConfig  # its ``distill`` config section, checked by the schema
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """The method's rules that tie its options to the rest of a resolved ``config`` (none by default): a
+        one-line UserError naming the keys when they do not fit together."""
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.distill = config["distill"]

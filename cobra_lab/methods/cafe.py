@@ -10,15 +10,20 @@ through ``extra_loss``, the same in every mode.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .. import accel
+from ..errors import UserError
+from ..options import boolean, integer, non_negative, option, optional
 from ..sampling import RealBatch
 from ..training import train_epochs
 from . import METHODS
-from .base import Augment, Method
+from .base import Augment, DistillConfig, Method
 from .dc import reference_loops
 
 
@@ -33,6 +38,26 @@ def flat_taps(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return [tap.flatten(1) for tap in net.taps(x)]
 
 
+def layer_weights(name: str, value: Any) -> list[float]:
+    """A non-empty list of finite numbers >= 0."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise UserError(f"{name} must be a list of layer weights, got {value!r}")
+    return [non_negative(name, weight) for weight in value]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CAFEDistill(DistillConfig):
+    """CAFE's own options (null loops: the reference table for the IPC). ``layer_weights`` weigh the aligned
+    layers: one per ConvNet block, then the last pooled map, then the embedding (the same numbers flattened).
+    CAFE has no compiled passes, so ``compile`` changes nothing for it."""
+
+    outer_loop: int | None = option(optional(integer(1)))
+    inner_loop: int | None = option(optional(integer(1)))
+    layer_weights: list[float] = option(layer_weights)
+    discrimination_weight: float = option(non_negative)
+    average_classes: bool = option(boolean, False)
+
+
 @METHODS.register("cafe")
 class CAFE(Method):
     """CAFE: Phi = per-layer mean features; D = layer-weighted summed squared error; a discrimination loss on the
@@ -41,6 +66,15 @@ class CAFE(Method):
     name = "cafe"
     norms = ("instancenorm", "groupnorm", "layernorm", "none")  # per-image norms: cell means from one pass are exact
     archs = ("convnet",)  # the layer taps are the ConvNet's
+    section = CAFEDistill
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """One layer weight per tap: net.depth blocks, the pooled map, the embedding."""
+        weights, depth = config["distill"]["layer_weights"], config["net"]["depth"]
+        if len(weights) != depth + 2:
+            raise UserError(f"distill.layer_weights needs net.depth + 2 = {depth + 2} weights (one per block, the "
+                            f"pooled map, the embedding), got {len(weights)}")
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)

@@ -6,15 +6,18 @@ learn. How they are computed fast (one forward and backward for all cells, threa
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from .. import accel
 from ..accel.gradients import matched_layers
+from ..options import integer, option, optional
 from ..sampling import RealBatch
 from ..training import train_epochs
 from . import METHODS
-from .base import Augment, Method
+from .base import Augment, DistillConfig, Method
 
 # (outer, inner) loops of the reference per ipc; others: below 10 -> (5, 10) [COBRA], above 50 -> (100, 10) [FairDD]
 REFERENCE_LOOPS = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
@@ -51,11 +54,20 @@ def rowwise_cosine_distance(u: torch.Tensor, v: torch.Tensor, shapes: list[tuple
     return total
 
 
+@dataclass(frozen=True, kw_only=True)
+class DCDistill(DistillConfig):
+    """DC's own options (null loops: the reference table for the IPC)."""
+
+    outer_loop: int | None = option(optional(integer(1)))
+    inner_loop: int | None = option(optional(integer(1)))
+
+
 @METHODS.register("dc")
 class DC(Method):
     """DC: Phi = gradient of the mean cross-entropy; D = per-row cosine distance; outer/inner loops."""
 
     name = "dc"
+    section = DCDistill
     norms = ("instancenorm", "groupnorm", "none")  # per-image gradients need a norm that mixes no images
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:

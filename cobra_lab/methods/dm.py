@@ -1,15 +1,18 @@
 """Distribution matching (DM): the mean embedding of a batch under a random, frozen ConvNet."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from .. import accel
 from ..augment import DSA
+from ..options import integer, one_of, option
 from ..sampling import RealBatch
 from ..training import train_epochs
 from . import METHODS
-from .base import Augment, Method
+from .base import Augment, DistillConfig, Method
 
 DISTANCES = {
     "sq": lambda u, v: (u - v).pow(2).sum(-1),  # squared L2 summed over dims (DM, FairDD)
@@ -17,11 +20,20 @@ DISTANCES = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class DMDistill(DistillConfig):
+    """DM's own options."""
+
+    distance: str = option(one_of(DISTANCES))
+    warmup_epochs: int = option(integer(0))
+
+
 @METHODS.register("dm")
 class DM(Method):
     """DM: Phi = mean embedding; D = squared L2 (or L1); one image step per fresh random network."""
 
     name = "dm"
+    section = DMDistill
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""

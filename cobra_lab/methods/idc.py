@@ -9,14 +9,17 @@ gradients are DC's batched ones (the real images are not decoded).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UserError
+from ..options import integer, option
 from . import METHODS
 from .base import Augment
-from .dc import DC, reference_loops
+from .dc import DC, DCDistill, reference_loops
 
 OUTER_LOOPS = {50: 30, 100: 30}  # image steps per net where COBRA's IDC departs from DC's table
 
@@ -42,11 +45,20 @@ def decode_zoom(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(pieces, size=(height, width), mode="bilinear", align_corners=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class IDCDistill(DCDistill):
+    """IDC's own options: DC's loops (null outer: 10 at IPC 10, 30 at IPC 50 and 100, as COBRA's IDC runs;
+    null inner: the net is never trained) and the multi-formation factor."""
+
+    factor: int = option(integer(1, 8), 2)
+
+
 @METHODS.register("idc")
 class IDC(DC):
     """IDC: DC's Phi and D on the decoded synthetic images; ``factor`` pieces per side of each stored image."""
 
     name = "idc"
+    section = IDCDistill
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)

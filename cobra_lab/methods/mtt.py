@@ -12,11 +12,15 @@ The loop that drives this (seeded, checkpointed) is ``cobra_lab.trajectory_match
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UserError
+from ..options import Section, boolean, dsa_strategy, fraction_below_one, integer, one_of, option, optional, positive
 from . import METHODS
 from .base import Method
 
@@ -76,9 +80,49 @@ def matching_loss(mode: str, end: torch.Tensor, starts: torch.Tensor, targets: t
     return normalised_distance(end, barycentric(targets), barycentric(starts))
 
 
+@dataclass(frozen=True, kw_only=True)
+class MTTDistill(Section):
+    """MTT's options: expert trajectories (trained once per data, net and these ``expert_*`` settings, shared by
+    every run that needs them) and the matching of a student unrolled on the synthetic set against them."""
+
+    name: ClassVar[str] = "distill"
+    iterations: int = option(integer(1))
+    syn_steps: int = option(integer(1))  # N: student steps on the synthetic set per iteration
+    expert_epochs: int = option(integer(1))  # M: the target is the expert checkpoint M epochs after the start
+    max_start_epoch: int = option(integer(1))  # the start epoch t is drawn from 0 .. max_start_epoch - 1
+    lr_img: float = option(positive)
+    lr_lr: float = option(positive)  # the learning rate of the student's learnable learning rate
+    lr_teacher: float = option(positive)  # the student's learning rate at the start
+    momentum: float = option(fraction_below_one)  # of both optimisers (images, student learning rate)
+    batch_syn: int | None = option(optional(integer(1)))  # synthetic images per student step (null: all)
+    init: str = option(one_of(("real", "noise")))
+    dsa: bool = option(boolean)
+    dsa_strategy: str = option(dsa_strategy)
+    experts: int = option(integer(1))  # expert trajectories per set (per group for cobra) drawn from
+    expert_train_epochs: int = option(integer(1))
+    expert_lr: float = option(positive)
+    expert_batch: int = option(integer(1))
+    expert_dsa: bool = option(boolean)
+    expert_per_class: int | None = option(optional(integer(1)))  # a seeded training subset (null: all)
+    expert_balance: str = option(one_of(("none", "classes")))  # "classes": each class weighs the same per expert
+
+
 @METHODS.register("mtt")
 class MTT(Method):
     """MTT: match the parameters a student reaches on the synthetic set to an expert trajectory's."""
 
     name = "mtt"
     norms = ("instancenorm", "layernorm", "groupnorm", "none")  # no running statistics: the student is its params
+    section = MTTDistill
+
+    @classmethod
+    def check_config(cls, config: dict) -> None:
+        """MTT's rules: its modes, and targets that lie within the expert trajectories."""
+        settings = config["distill"]
+        if config["mode"] not in ("vanilla", "cobra", "fairdd"):
+            raise UserError(f"method mtt has no mode {config['mode']}: use vanilla, cobra or fairdd (our per-group "
+                            f"analogue; the paper has no FairDD-MTT)")
+        last = settings["max_start_epoch"] - 1 + settings["expert_epochs"]
+        if last > settings["expert_train_epochs"]:
+            raise UserError(f"distill.max_start_epoch - 1 + distill.expert_epochs = {last} is past the experts' "
+                            f"{settings['expert_train_epochs']} epochs (distill.expert_train_epochs)")

@@ -6,7 +6,8 @@ import pandas as pd
 
 from .. import paper
 from ..errors import UserError
-from ..schema import DistillConfig, EvalConfig
+from ..methods.base import DistillConfig
+from ..schema import EvalConfig
 from .grids import STUDIES, base_grid
 from .tables import cell_text, paper_text
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .distill import SynSet, check_synset_state, decoded, distill
+from .distill import SynSet, check_synset_state, decoded
 from .errors import UserError
 from .evaluate import evaluate
+from .methods import METHODS
 from .paths import check_writable
 from .schema import check_fits
 from .store import RunDir
-from .trajectory_matching import distill_mtt
 
 
 def load_data(config: dict, data_root: str | Path | None = None):
@@ -86,10 +86,8 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
             state = run.stored_synset(check, repair=True)
             if state is None:
                 run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
-                if config["method"] == "mtt":  # its own loop, on stored expert trajectories
-                    synset = distill_mtt(data, config, run.root, run.checkpoint_file, progress, run.log)
-                else:
-                    synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log)
+                synset = METHODS.get(config["method"]).distill_set(data, config, run.root, run.checkpoint_file,
+                                                                   progress, run.log)
                 run.save_synset(synset.state())
                 run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
                 return synset

@@ -26,7 +26,7 @@ def test_same_command_twice_reads_the_store(tmp_path, capsys, monkeypatch):
     def recomputed(*args, **kwargs):
         raise AssertionError("a finished run was recomputed")
 
-    monkeypatch.setattr(runner, "distill", recomputed)
+    monkeypatch.setattr("cobra_lab.distill.distill", recomputed)
     monkeypatch.setattr(runner, "evaluate", recomputed)
     assert main([*RUN, "--out", str(tmp_path)]) == 0
     second = json.loads(capsys.readouterr().out)

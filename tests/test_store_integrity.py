@@ -190,7 +190,7 @@ def test_a_damaged_synset_is_distilled_again_but_a_damaged_metrics_file_is_only_
     def no_distill(*args, **kwargs):
         raise AssertionError("an intact distilled set was distilled again")
 
-    monkeypatch.setattr("cobra_lab.runner.distill", no_distill)
+    monkeypatch.setattr("cobra_lab.distill.distill", no_distill)
     assert not run_one(CONFIG, run.path.parent.parent, progress=False)["cached"]
 
 

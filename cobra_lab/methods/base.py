@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import nn
@@ -26,6 +27,10 @@ from ..options import (
     positive,
 )
 from ..sampling import RealBatch
+
+if TYPE_CHECKING:
+    from ..data.types import GroupedData
+    from ..distill import SynSet
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
@@ -66,6 +71,15 @@ class Method:
     def check_config(cls, config: dict) -> None:
         """The method's rules that tie its options to the rest of a resolved ``config`` (none by default): a
         one-line UserError naming the keys when they do not fit together."""
+
+    @classmethod
+    def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
+                    log: Callable[[str], None]) -> SynSet:
+        """Distill the run's set (a ``SynSet``) with the shared distillation loop; a method that needs its own
+        loop overrides this (``root`` is the run store, for what such a loop keeps beside the runs)."""
+        from ..distill import distill  # the loop imports the methods
+
+        return distill(data, config, checkpoint=checkpoint, progress=progress, log=log)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.distill = config["distill"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,10 @@ from ..errors import UserError
 from ..options import Section, boolean, dsa_strategy, fraction_below_one, integer, one_of, option, optional, positive
 from . import METHODS
 from .base import Method
+
+if TYPE_CHECKING:
+    from ..data.types import GroupedData
+    from ..distill import SynSet
 
 
 def flat_parameters(net: nn.Module) -> torch.Tensor:
@@ -114,6 +119,14 @@ class MTT(Method):
     name = "mtt"
     norms = ("instancenorm", "layernorm", "groupnorm", "none")  # no running statistics: the student is its params
     section = MTTDistill
+
+    @classmethod
+    def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
+                    log: Callable[[str], None]) -> SynSet:
+        """MTT's own loop, on the expert trajectories stored under ``root`` (trained there first when missing)."""
+        from ..trajectory_matching import distill_mtt  # the loop imports this module
+
+        return distill_mtt(data, config, root, checkpoint, progress, log)
 
     @classmethod
     def check_config(cls, config: dict) -> None:

@@ -9,6 +9,7 @@ import pytest
 from cobra_lab import paper
 from cobra_lab.studies import cross_arch, low_ipc, main_table, skew_gap
 from cobra_lab.studies.cross_arch import mean_std_rows
+from cobra_lab.studies.figures import results_bars
 from cobra_lab.studies.tables import cell_text, paper_only_table, results_table, select, summary_sentence
 
 
@@ -158,3 +159,15 @@ def test_cross_arch_and_low_ipc_have_no_paper_idc_or_cafe() -> None:
     table, _ = low_ipc.table(low)
     assert table.loc[("cifar10s", 1), ("dm", "cobra", "paper")] == "4.90 (23.6)"
     assert table.loc[("cifar10s", 1), ("cafe", "cobra", "paper")] == ""  # Table 10 is DC and DM only
+
+
+@pytest.mark.parametrize("ipcs", [[10], [10, 50]])
+def test_results_bars_legend_fits_the_figure_once_per_variant(ipcs: list[int]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = results_bars(AGG[AGG["ipc"].isin(ipcs) | AGG["ipc"].isna()])
+    FigureCanvasAgg(fig).draw()
+    (legend,) = fig.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["DM vanilla", "DM fairdd", "DM cobra", "FULL"]
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1

@@ -9,7 +9,19 @@ import torch.nn.functional as F
 
 from cobra_lab.data.bias import skewed_groups
 from cobra_lab.data.groups import add_group_noise
-from cobra_lab.studies.label_noise import dilution, dilution_figure, dilution_sentence, dilution_table, expected_purity
+from cobra_lab.studies import label_noise
+from cobra_lab.studies.label_noise import (
+    dilution,
+    dilution_figure,
+    dilution_sentence,
+    dilution_table,
+    expected_purity,
+    line_position,
+    positions_figure,
+    positions_sentence,
+    synthetic_positions,
+)
+from cobra_lab.sweep import run_grid
 
 
 def test_expected_purity_by_hand() -> None:
@@ -62,3 +74,25 @@ def test_dilution_table_on_cdigits(isolated_data_root: Path) -> None:
     assert sentence.startswith("cdigits_bg: With 90 % of each class in its majority group, at rho 0.3 ")
     assert len(dilution_figure(table).axes) == 2
     assert dilution_sentence(table.iloc[:1]) == "cdigits_bg: no noisy setting measured."
+
+
+def test_line_position_by_hand() -> None:
+    start, end = torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[2.0, 0.0], [1.0, 3.0]])  # [C, D]
+    feats = torch.tensor([[1.0, 5.0], [1.0, -5.0], [1.0, 1.5]])  # class 0 mean (1, 0): halfway; class 1 at 1.5: 1/4
+    y = torch.tensor([0, 0, 1])
+    assert line_position(feats, y, 2, start, end) == pytest.approx((0.5 + 0.25) / 2)
+
+
+def test_synthetic_positions_of_stored_runs(isolated_data_root: Path, tmp_path: Path) -> None:
+    grid = label_noise.grid("smoke", ["cdigits_bg"], ["dm"], 10, [0], [0.3], ["cobra"], ["cobra"])
+    results = run_grid(grid, root=tmp_path / "store", progress=False)
+    positions = synthetic_positions(results).set_index(["mode", "group_noise"])
+    assert len(positions) == 2
+    for space in ("pixels", "embedding"):
+        assert positions.loc[("cobra", 0.0), f"target_{space}"] == pytest.approx(0.0, abs=1e-5)
+        assert 0.3 < positions.loc[("cobra", 0.3), f"target_{space}"] < 1.0
+        assert positions[f"start_{space}"].nunique() == 1  # every run starts from the same real images
+        assert positions.loc[("cobra", 0.0), f"start_{space}"] > 0.5  # mostly majority-group images
+    sentence = positions_sentence(positions.reset_index())
+    assert f"cdigits_bg rho 0.3: target {positions.loc[('cobra', 0.3), 'target_embedding']:.2f}" in sentence
+    assert len(positions_figure(positions.reset_index()).axes) == 1

@@ -9,6 +9,8 @@ from matplotlib.figure import Figure
 from .. import nets, paper
 from ..data import load
 from ..diagnostics import group_means, targets
+from ..distill import SynSet, decoded
+from ..store import RunDir
 from .grids import STUDIES, base_grid
 from .tables import results_table
 
@@ -32,6 +34,7 @@ def table(agg: pd.DataFrame, ipc: int, metric: str = "eod_max") -> tuple[pd.Data
 
 EMBED_WIDTH = 32  # the random ConvNet that embeds the images for the dilution measurement
 EMBED_CHUNK = 2048  # images per embedding pass
+NEAR = 0.05  # positions closer than this on the clean-COBRA-to-vanilla line read as the same place
 
 
 def expected_purity(skew: float, num_groups: int, rho: float) -> tuple[float, float]:
@@ -180,3 +183,82 @@ def _dilution_reading(table: pd.DataFrame) -> str:
                      f"{100 * row['target_majority_weight']:.0f} % instead of {100 / row['groups']:.0f} %")
     return (f"With {100 * table['majority_share'].iloc[0]:.0f} % of each class in its majority group, "
             + "; ".join(parts) + " (random ConvNet features).")
+
+
+def line_position(feats: torch.Tensor, y: torch.Tensor, num_classes: int, start: torch.Tensor,
+                  end: torch.Tensor) -> float:
+    """Where the class means of feats [N, D] (labels y [N]) sit on the line from ``start`` (0) to ``end`` (1),
+    both [C, D]: the projection, averaged over the classes."""
+    means, _ = group_means(feats, y, torch.zeros_like(y), num_classes, 1)  # [C, 1, D]
+    return float(_relative_shift(means[:, 0], start, end).mean())
+
+
+def synthetic_positions(results: pd.DataFrame, seed: int = 0, images: int | None = None) -> pd.DataFrame:
+    """For each finished run of ``results``: where its target, its starting (real) images and its distilled set
+    sit on the line from clean COBRA's target (0) to vanilla's (1), in pixels and in ``random_embedding``'s
+    features of the train split (``images``: a seeded random subset, None: all). Vanilla's target is 1 by
+    definition; the other modes' (COBRA's, and FairDD's pull: the plain mean of the observed cells) move with
+    the noise."""
+    rows = []
+    done = results[results["status"] == "done"]
+    for dataset, runs in done.groupby("dataset", sort=False):
+        data = load(dataset, seed=seed)
+        train, classes, groups = data.train, data.num_classes, len(data.group_names)
+        kept = torch.randperm(len(train.y), generator=torch.Generator().manual_seed(seed))[:images] \
+            if images else torch.arange(len(train.y))  # [n]
+        y, a = train.y[kept], train.a[kept]
+        spaces = {"pixels": lambda x: x.flatten(1), "embedding": lambda x: random_embedding(x, classes, seed)}
+        feats = {space: embed(train.x[kept]) for space, embed in spaces.items()}  # [n, D] each
+        clean = {space: targets(*group_means(f, y, a, classes, groups)) for space, f in feats.items()}
+        for _, run in runs.iterrows():
+            stored = RunDir.open(run["run_dir"])
+            synset = decoded(SynSet.from_state(stored.load_synset()), stored.config, classes)
+            rho = float(run["group_noise"])
+            observed = load(dataset, group_noise=rho, seed=seed).train.a_observed[kept] if rho else a  # [n]
+            row = {"dataset": dataset, "method": run["method"], "mode": run["mode"], "group_noise": rho}
+            for space, embed in spaces.items():
+                line = (clean[space]["cobra"], clean[space]["vanilla"])  # [C, D] each: positions 0 and 1
+                noisy = targets(*group_means(feats[space], y, observed, classes, groups))["cobra"]
+                row[f"target_{space}"] = 1.0 if run["mode"] == "vanilla" else \
+                    float(_relative_shift(noisy, *line).mean())
+                row[f"start_{space}"] = line_position(embed(train.x[synset.init_index]), synset.y, classes, *line)
+                row[f"distilled_{space}"] = line_position(embed(synset.x), synset.y, classes, *line)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def positions_figure(positions: pd.DataFrame) -> Figure:
+    """``synthetic_positions`` in the random ConvNet's features against rho: each COBRA run's target, starting
+    images and distilled set, and where the clean vanilla run ended (0: clean COBRA's target, 1: vanilla's)."""
+    fig = Figure(figsize=(5.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for n, (dataset, rows) in enumerate(positions.groupby("dataset", sort=False)):
+        name = f"{dataset}: " if positions["dataset"].nunique() > 1 else ""
+        cobra = rows[rows["mode"] == "cobra"].sort_values("group_noise")
+        for column, style, label in (("target_embedding", "k--", "COBRA's target"),
+                                     ("start_embedding", "s:", "starting images"),
+                                     ("distilled_embedding", "o-", "COBRA's distilled set")):
+            ax.plot(cobra["group_noise"], cobra[column], style, alpha=max(0.3, 1.0 - 0.3 * n), label=name + label)
+        for _, run in rows[rows["mode"] == "vanilla"].iterrows():
+            ax.axhline(run["distilled_embedding"], color="tab:red", alpha=0.6, label=name + "vanilla's distilled set")
+    ax.set(xlabel="rho (wrong group labels)", ylabel="position: 0 clean COBRA target, 1 vanilla's",
+           title="Where the distilled sets end")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def positions_sentence(positions: pd.DataFrame) -> str:
+    """One sentence reading ``synthetic_positions`` for the COBRA runs (random ConvNet features): where each
+    target is, and how much of the way from its starting images to its target the distilled set went."""
+    cobra = positions[positions["mode"] == "cobra"].sort_values(["dataset", "group_noise"])
+    if cobra.empty:
+        return "No finished COBRA run to place."
+    parts = []
+    for _, run in cobra.iterrows():
+        start, target, end = run["start_embedding"], run["target_embedding"], run["distilled_embedding"]
+        way = (f"its start at {start:.2f} is already near its target" if abs(start - target) < NEAR else
+               f"{100 * (start - end) / (start - target):.0f} % of the way from its start at {start:.2f}")
+        parts.append(f"{run['dataset']} rho {run['group_noise']:g}: target {target:.2f}, distilled set {end:.2f} "
+                     f"({way})")
+    return "On the line from clean COBRA's target (0) to vanilla's (1): " + "; ".join(parts) + "."

@@ -1,6 +1,7 @@
 """How noisy group labels dilute the observed (class, group) cells COBRA averages (notebook 04's explanation)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from cobra_lab.studies.label_noise import (
     line_position,
     positions_figure,
     positions_sentence,
+    save_results,
     synthetic_positions,
 )
 from cobra_lab.sweep import run_grid
@@ -96,3 +98,10 @@ def test_synthetic_positions_of_stored_runs(isolated_data_root: Path, tmp_path: 
     sentence = positions_sentence(positions.reset_index())
     assert f"cdigits_bg rho 0.3: target {positions.loc[('cobra', 0.3), 'target_embedding']:.2f}" in sentence
     assert len(positions_figure(positions.reset_index()).axes) == 1
+    written = json.loads(save_results(tmp_path / "results.json", results, dilution_table(["cdigits_bg"], [0.3]),
+                                      positions.reset_index()).read_text())
+    assert written["bench"] == "04_label_noise" and "machine" in written
+    assert [run["group_noise"] for run in written["runs"]] == list(results["group_noise"])
+    assert written["runs"][0]["eod_max"] == results["eod_max"].iloc[0]
+    stored = written["positions"][1]["target_embedding"]
+    assert stored == pytest.approx(positions["target_embedding"].iloc[1], rel=1e-12)

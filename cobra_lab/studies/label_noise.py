@@ -2,11 +2,15 @@
 how much such labels dilute the observed (class, group) cells COBRA averages."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
 from .. import nets, paper
+from ..bench.results import write_results
 from ..data import load
 from ..diagnostics import group_means, targets
 from ..distill import SynSet, decoded
@@ -262,3 +266,18 @@ def positions_sentence(positions: pd.DataFrame) -> str:
         parts.append(f"{run['dataset']} rho {run['group_noise']:g}: target {target:.2f}, distilled set {end:.2f} "
                      f"({way})")
     return "On the line from clean COBRA's target (0) to vanilla's (1): " + "; ".join(parts) + "."
+
+
+RUN_COLUMNS = ["dataset", "method", "mode", "ipc", "seed", "profile", "group_noise", "acc", "acc_std", "eod_max",
+               "eod_max_std", "eod_mean", "eod_mean_std", "runs", "distill_seconds", "eval_seconds", "run_id"]
+
+
+def save_results(path: str | Path, results: pd.DataFrame, dilution: pd.DataFrame, positions: pd.DataFrame) -> Path:
+    """The study's measurements as a results file (JSON, with when and where): each finished run's setting and
+    metrics, ``dilution_table`` and ``synthetic_positions``."""
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return json.loads(frame.to_json(orient="records", double_precision=15))  # its most digits
+
+    done = results[results["status"] == "done"]
+    return write_results(path, "04_label_noise", {"runs": records(done[RUN_COLUMNS]), "dilution": records(dilution),
+                                                  "positions": records(positions)})

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cobra_lab import paper
-from cobra_lab.studies import cross_arch, low_ipc, main_table, skew_gap
+from cobra_lab.studies import cross_arch, low_ipc, main_table, skew_gap, tables
 from cobra_lab.studies.cross_arch import mean_std_rows
+from cobra_lab.studies.figures import results_bars
 from cobra_lab.studies.tables import cell_text, paper_only_table, results_table, select, summary_sentence
 
 
@@ -38,6 +39,35 @@ def test_results_table_layout_bold_full_and_paper() -> None:
     assert bold.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")]
     assert bold.loc[("cfmnist_bg", 50), ("dm", "vanilla", "ours")]  # lowest EOD wins, whoever it is
     assert bold.values.sum() == 2
+
+
+def test_difference_to_the_paper_at_every_cell_both_report() -> None:
+    ours = pd.concat([AGG, agg_rows([("cfmnist_bg", "mtt", "cobra", 10, 50.0, 60.0),  # not in Table 1
+                                     ("cdigits_bg", "dm", "cobra", 10, 20.0, 80.0)])], ignore_index=True)
+    difference = main_table.difference(ours)
+    cells = list(zip(difference["dataset"], difference["ipc"], difference["method"], difference["mode"]))
+    assert cells == [("cfmnist_bg", 10, "dm", "vanilla"), ("cfmnist_bg", 50, "dm", "vanilla"),
+                     ("cfmnist_bg", 10, "dm", "fairdd"), ("cfmnist_bg", 10, "dm", "cobra"),
+                     ("cfmnist_bg", 50, "dm", "cobra"), ("cfmnist_bg", pd.NA, "full", "full")]
+    cobra = difference.iloc[3]
+    assert (cobra["eod_ours"], cobra["acc_ours"], cobra["eod_paper"], cobra["acc_paper"]) == (66.3, 71.8, 33.8, 70.6)
+    assert cobra["eod_diff"] == pytest.approx(32.5) and cobra["acc_diff"] == pytest.approx(1.2)
+    full = difference.iloc[5]  # FULL has no IPC, and Table 1 prints it once per dataset
+    assert full["eod_diff"] == pytest.approx(95.0 - 90.6) and full["acc_diff"] == pytest.approx(69.5 - 77.84)
+    eod_mean = ours.assign(eod_max=ours["eod_mean"])  # the paper's EOD is eod_max: only that column is read
+    assert not main_table.difference(eod_mean)["eod_diff"].equals(difference["eod_diff"])
+
+
+def test_difference_sentence_reads_the_numbers() -> None:
+    difference = main_table.difference(AGG)
+    sentence = tables.difference_sentence(difference)
+    assert sentence.startswith(f"Over {len(difference)} settings the paper reports")
+    assert f"{difference['eod_diff'].mean():+.1f} on average" in sentence
+    assert "farthest from the paper in EOD: cfmnist_bg, 50, dm, cobra, 95.0 against 21.4" in sentence
+    no_accuracy = lambda key, method, mode: (10.0, float("nan"))  # noqa: E731 (as Table 4 prints)
+    table4 = tables.paper_difference(AGG[AGG["mode"] == "cobra"], ["dataset"], no_accuracy)
+    assert "accuracy" not in tables.difference_sentence(table4)  # no accuracy printed: no accuracy difference read
+    assert tables.difference_sentence(difference.iloc[:0]) == "The paper reports none of the settings run here."
 
 
 def test_metric_choice_and_cell_text() -> None:
@@ -158,3 +188,15 @@ def test_cross_arch_and_low_ipc_have_no_paper_idc_or_cafe() -> None:
     table, _ = low_ipc.table(low)
     assert table.loc[("cifar10s", 1), ("dm", "cobra", "paper")] == "4.90 (23.6)"
     assert table.loc[("cifar10s", 1), ("cafe", "cobra", "paper")] == ""  # Table 10 is DC and DM only
+
+
+@pytest.mark.parametrize("ipcs", [[10], [10, 50]])
+def test_results_bars_legend_fits_the_figure_once_per_variant(ipcs: list[int]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = results_bars(AGG[AGG["ipc"].isin(ipcs) | AGG["ipc"].isna()])
+    FigureCanvasAgg(fig).draw()
+    (legend,) = fig.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["DM vanilla", "DM fairdd", "DM cobra", "FULL"]
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1

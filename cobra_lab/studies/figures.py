@@ -43,6 +43,10 @@ def no_results_figure(message: str = "no finished runs: see the table of failed 
     return fig
 
 
+MIN_BARS_WIDTH = 4.5  # inches: one setting still leaves room for the axis labels and a legend row
+LEGEND_ENTRY_WIDTH = 1.4  # inches one legend entry takes at font size 8
+
+
 def results_bars(agg: pd.DataFrame, metric: str = "eod_max", by: str | None = None) -> Figure:
     """EOD (top) and Acc (bottom) as grouped bars: one group per value of ``by`` (default: dataset and IPC), one
     bar per (method, mode), FULL included; whiskers +- one std."""
@@ -55,7 +59,8 @@ def results_bars(agg: pd.DataFrame, metric: str = "eod_max", by: str | None = No
     agg = agg.assign(_setting=labels)
     settings = [label for label in dict.fromkeys(labels) if label is not None]
     variants = list(dict.fromkeys(zip(agg["method"], agg["mode"])))
-    fig = Figure(figsize=(1.2 + 0.35 * len(variants) * max(1, len(settings)), 5.5), layout="constrained")
+    width_in = max(MIN_BARS_WIDTH, 1.2 + 0.35 * len(variants) * max(1, len(settings)))
+    fig = Figure(figsize=(width_in, 5.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     width = 0.8 / len(variants)
     for k, (method, mode) in enumerate(variants):
@@ -75,5 +80,6 @@ def results_bars(agg: pd.DataFrame, metric: str = "eod_max", by: str | None = No
         ax.set_ylabel(METRIC_LABELS.get(key, key))
         ax.grid(axis="y", alpha=0.3)
     axes[1].set_xticks(range(len(settings)), settings)
-    axes[0].legend(fontsize=8, ncol=min(4, len(variants)))
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="outside upper center",
+               ncol=min(4, len(variants), int(width_in // LEGEND_ENTRY_WIDTH)))
     return fig

@@ -6,7 +6,7 @@ import pandas as pd
 
 from .. import paper
 from .grids import STUDIES, base_grid
-from .tables import paper_only_table, results_table
+from .tables import paper_difference, paper_only_table, results_table
 
 ROWS = ["dataset", "ipc"]
 
@@ -27,3 +27,9 @@ def paper_others(table: pd.DataFrame, methods: list[str], modes: list[str]) -> p
     """The paper's Table 1 at ``table``'s rows for the backbones not in ``methods`` (say CAFE and IDC beside a
     DM-only run); see ``paper_only_table``."""
     return paper_only_table(table.index, paper.lookup(1, ROWS), paper.methods(1), modes, ran=methods)
+
+
+def difference(agg: pd.DataFrame) -> pd.DataFrame:
+    """Ours beside Table 1, and ours - paper, at every (dataset, IPC, method, mode) both report
+    (``paper_difference``)."""
+    return paper_difference(agg, rows=ROWS, paper=paper.lookup(1, ROWS))

@@ -34,9 +34,14 @@ def lowest(values: dict[str, float]) -> list[str]:
     return [key for key, value in shown.items() if value == best]
 
 
+def _rank(value: str, order: Sequence[str]) -> int:
+    """``value``'s place in ``order``, after every known one when it is unknown."""
+    return order.index(value) if value in order else len(order)
+
+
 def _order(values: Sequence[str], order: Sequence[str]) -> list[str]:
     """``values`` sorted by their place in ``order`` (unknown ones last, alphabetically)."""
-    return sorted(set(values), key=lambda v: (order.index(v) if v in order else len(order), v))
+    return sorted(set(values), key=lambda v: (_rank(v, order), v))
 
 
 def _key(row: pd.Series, rows: Sequence[str]) -> tuple:
@@ -102,6 +107,45 @@ def paper_only_table(keys: pd.Index, paper: PaperLookup, methods: Sequence[str],
     if cells:
         table.columns = pd.MultiIndex.from_tuples(list(cells), names=["method", "mode"])
     return table
+
+
+DIFFERENCE_COLUMNS = ["eod_ours", "acc_ours", "eod_paper", "acc_paper", "eod_diff", "acc_diff"]
+
+
+def paper_difference(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup) -> pd.DataFrame:
+    """Ours beside the paper's at every (row key, method, mode) where we have a result and the paper a number:
+    EOD is ``eod_max`` (the paper's definition), ``*_diff`` is ours - paper (accuracy NaN where the paper prints
+    none), in the tables' method and mode order."""
+    found = []
+    for _, row in agg.iterrows():
+        key = _key(row, rows)
+        reported = paper(key, row["method"], row["mode"])
+        if reported is None:
+            continue
+        eod, acc = float(row["eod_max"]), float(row["acc"])
+        found.append((*key, row["method"], row["mode"], eod, acc, reported[0], reported[1],
+                      round(eod - reported[0], 4), round(acc - reported[1], 4)))  # no float noise in the CSV
+    found.sort(key=lambda cell: (_rank(cell[len(rows)], METHOD_ORDER), _rank(cell[len(rows) + 1], MODE_ORDER)))
+    table = pd.DataFrame(found, columns=[*rows, "method", "mode", *DIFFERENCE_COLUMNS])
+    if "ipc" in rows:
+        table["ipc"] = table["ipc"].astype("Int64")  # whole numbers, <NA> for FULL
+    return table
+
+
+def difference_sentence(difference: pd.DataFrame) -> str:
+    """One sentence reading ``paper_difference``: how many cells, the mean and range of ours - paper for EOD and
+    accuracy, and the cell farthest from the paper in EOD."""
+    if difference.empty:
+        return "The paper reports none of the settings run here."
+    eod, acc = difference["eod_diff"], difference["acc_diff"].dropna()
+    far = difference.loc[eod.abs().idxmax()]
+    settings = ", ".join(str(far[c]) for c in difference.columns[:list(difference.columns).index("eod_ours")])
+    sentence = (f"Over {len(difference)} settings the paper reports, ours - paper: EOD (max) {eod.mean():+.1f} on "
+                f"average (from {eod.min():+.1f} to {eod.max():+.1f})")
+    if len(acc):
+        sentence += f", accuracy {acc.mean():+.1f} points (from {acc.min():+.1f} to {acc.max():+.1f})"
+    return sentence + (f"; the farthest from the paper in EOD: {settings}, {far['eod_ours']:.1f} against "
+                       f"{far['eod_paper']:.1f}.")
 
 
 def _same_but_ipc(target: tuple, key: tuple, rows: Sequence[str]) -> bool:

@@ -141,7 +141,19 @@ def test_papermill_command_prepares_its_notebook(command: str, tmp_path, monkeyp
     argv[1] = str(tmp_path / argv[1])
     papermill_cli.main([*argv, "--prepare-only"], standalone_mode=False)
     prepared = json.loads((tmp_path / "out.ipynb").read_text())
-    assert any("injected-parameters" in cell["metadata"].get("tags", []) for cell in prepared["cells"])
+    defaults, given = (cell_values(prepared, tag) for tag in ("parameters", "injected-parameters"))
+    assert given
+    for name, value in given.items():  # papermill's -p passes a list as text ("[dm, idc]"); -y passes YAML
+        if isinstance(defaults.get(name), list):
+            assert isinstance(value, list), f"{name} = {value!r} is not a list; give lists with -y 'name: [...]'"
+
+
+def cell_values(notebook: dict, tag: str) -> dict:
+    """The names a notebook's cell tagged ``tag`` assigns, with their values."""
+    cell = next(cell for cell in notebook["cells"] if tag in cell["metadata"].get("tags", []))
+    values: dict = {}
+    exec("".join(cell["source"]), {}, values)  # parameter cells are plain assignments
+    return values
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

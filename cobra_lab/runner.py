@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .distill import SynSet, check_synset_state, decoded, distill
+from .distill import IterationHook, SynSet, check_synset_state, decoded, distill
 from .errors import UserError
 from .evaluate import evaluate
 from .paths import check_writable
@@ -72,10 +72,13 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     return {**metrics, **timing, "cached": False, "run_dir": str(run.path)}
 
 
-def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
+def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: IterationHook | None = None) -> SynSet:
     """The run's distilled set: read back when stored intact and matching the config, else distilled under
-    the set's lock (waiting for another process distilling it) and stored."""
+    the set's lock (waiting for another process distilling it) and stored; ``on_iteration`` is the distill
+    loop's hook (see ``distill``), not available for MTT's loop."""
     config = run.config
+    if on_iteration is not None and config["method"] == "mtt":
+        raise UserError("mtt distills in its own loop, which has no per-iteration hook")
 
     def check(state: dict) -> None:
         check_synset_state(state, config, data.num_classes, data.image_shape)
@@ -89,7 +92,8 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
                 if config["method"] == "mtt":  # its own loop, on stored expert trajectories
                     synset = distill_mtt(data, config, run.root, run.checkpoint_file, progress, run.log)
                 else:
-                    synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log)
+                    synset = distill(data, config, checkpoint=run.checkpoint_file, progress=progress, log=run.log,
+                                     on_iteration=on_iteration)
                 run.save_synset(synset.state())
                 run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
                 return synset

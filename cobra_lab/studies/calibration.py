@@ -146,8 +146,11 @@ def calibration_figure(table: pd.DataFrame) -> Figure:
                 if reported is not None and line[reported].notna().any():
                     axes[row][column].axhline(float(line[reported].iloc[0]), ls="--", color=colour, lw=1,
                                               label=f"{mode} (paper)")
+        budgets = sorted(set(table.loc[table["method"] == method, "budget"]))
         for column, metric in enumerate(metrics):
             ax = axes[row][column]
+            ax.set_xticks(budgets)
+            ax.set_ylim(0, 102)
             ax.set_xlabel("distillation iterations")
             ax.set_ylabel(METRIC_LABELS.get(metric, metric))
             ax.set_title(f"{method.upper()}: {METRIC_LABELS.get(metric, metric)}", fontsize=10)

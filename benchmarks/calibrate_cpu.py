@@ -63,9 +63,13 @@ def row_line(row: pd.Series, near: bool) -> str:
 
 def save(table: pd.DataFrame, args: argparse.Namespace, ladder: Ladder) -> None:
     """Write the results file and the figure beside it."""
+    config = ladder.config(ladder.modes[0], ladder.budgets[0])
+    settings = {"net": config["net"], "eval": config["eval"],
+                "distill": {key: value for key, value in config["distill"].items() if key != "iterations"}}
     write_results(args.json, "calibrate_cpu", {
         "method": ladder.method, "dataset": ladder.dataset, "ipc": ladder.ipc, "seed": ladder.seed,
-        "profile": ladder.profile, "overrides": ladder.overrides, "time_limit_seconds": args.time_limit,
+        "profile": ladder.profile, "overrides": ladder.overrides, "settings": settings,
+        "time_limit_seconds": args.time_limit,
         "smallest_budget_near_paper": smallest_budget(table, time_limit=args.time_limit),
         "rows": json.loads(table.to_json(orient="records"))})  # NaN (no paper value) as null
     save_figure(calibration_figure(table), Path(args.json).with_suffix(".png"))

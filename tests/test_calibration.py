@@ -38,6 +38,7 @@ def test_the_script_writes_results_and_figure_and_a_rerun_recomputes_nothing(scr
     first = capsys.readouterr().out.strip().splitlines()
     record = json.loads(results.read_text())
     assert record["bench"] == "calibrate_cpu" and record["method"] == "dm"
+    assert record["settings"]["net"]["width"] == 8 and "iterations" not in record["settings"]["distill"]
     assert [(row["mode"], row["budget"]) for row in record["rows"]] == [("fairdd", 1), ("fairdd", 3), ("cobra", 1),
                                                                       ("cobra", 3)]
     assert all(set(COLUMNS) <= set(row) and row["paper_eod_max"] is None for row in record["rows"])

@@ -169,7 +169,7 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
                      "name lists them), or full (train on the whole biased train set)")
     run.add_argument("--mode", default="vanilla", help="vanilla, fairdd or cobra (default vanilla)")
     run.add_argument("--ipc", type=_number, default=10, help="synthetic images per class (default 10)")
-    run.add_argument("--profile", default="quick", help="smoke, quick or paper (params/profiles/)")
+    run.add_argument("--profile", default="quick", help="smoke, demo, quick, cpu or paper (params/profiles/)")
     run.add_argument("--preset", default=None, help="a preset of params/presets.yaml, e.g. cobra_official")
     run.add_argument("--runs", type=_number, default=None, help="evaluation nets (default: the profile's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -48,6 +48,9 @@ class SynSet:
                    state["losses"].tolist(), float(state["seconds"]))
 
 
+IterationHook = Callable[[int, Callable[[], SynSet]], None]  # (iterations done, the set so far) after each one
+
+
 def decoded(synset: SynSet, config: dict, num_classes: int) -> SynSet:
     """The set evaluation nets train on: the method's decoding of the stored images (``Method.decode``; the
     stored set itself for most methods), each decoded image with the label and provenance of its stored image."""
@@ -151,7 +154,7 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
 
 
 def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = None, progress: bool = True,
-            log: Callable[[str], None] | None = None) -> SynSet:
+            log: Callable[[str], None] | None = None, on_iteration: IterationHook | None = None) -> SynSet:
     """Distill ``config['ipc']`` images per class from ``data.train`` with the config's method and mode.
 
     With ``checkpoint``, state is saved there about every minute or tenth of the run and a later call
@@ -159,16 +162,18 @@ def distill(data: GroupedData, config: dict, checkpoint: str | Path | None = Non
     to ``log`` and the progress output. A damaged or mismatched checkpoint is reported, moved aside and
     the distillation starts over. The nets it matches statistics on come from ``interventions.net_factory``:
     the method's fresh random nets, or copies of a fair extractor (``distill.extractor: fair``).
+    ``on_iteration(done, snapshot)`` is called after each iteration with the iterations done so far and a
+    function returning the set as it stands (cheap to skip: nothing is copied unless it is called).
     """
     device = resolve_device(config["device"])
     method = METHODS.build(config["method"], config, data.image_shape, data.num_classes)
     new_net = net_factory(method, data, config, device)
-    return distill_loop(data, config, method, new_net, device, checkpoint, progress, log)
+    return distill_loop(data, config, method, new_net, device, checkpoint, progress, log, on_iteration)
 
 
 def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFactory, device: torch.device,
                  checkpoint: str | Path | None = None, progress: bool = True,
-                 log: Callable[[str], None] | None = None) -> SynSet:
+                 log: Callable[[str], None] | None = None, on_iteration: IterationHook | None = None) -> SynSet:
     """The loop of ``distill``: each iteration matches ``method``'s statistics on the net ``new_net(generator)``
     gives, so what nets the distiller sees (fresh random ones, a fixed extractor) is decided by the caller."""
     settings = config["distill"]
@@ -199,6 +204,10 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
                                 "generator": generator.get_state(), "iteration": iteration,
                                 "losses": torch.tensor(losses), "seconds": elapsed + time.time() - began})
 
+    def snapshot() -> SynSet:
+        return SynSet(x_syn.detach().cpu().clone(), y_syn.cpu(), init_index, init_group, list(losses),
+                      elapsed + time.time() - began)
+
     began, last_save = time.time(), time.time()
     save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
@@ -218,6 +227,8 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
                             f"not stored: try a smaller distill.lr_img or another distill.discrepancy")
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
         done = iteration + 1
+        if on_iteration is not None:
+            on_iteration(done, snapshot)
         if checkpoint is not None and done < iterations and (
                 done % save_every == 0 or time.time() - last_save > CHECKPOINT_SECONDS):
             save_checkpoint(done)

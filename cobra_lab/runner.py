@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .distill import SynSet, check_synset_state, decoded
+from .distill import IterationHook, SynSet, check_synset_state, decoded
 from .errors import UserError
 from .evaluate import evaluate
 from .methods import METHODS
@@ -72,9 +72,10 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     return {**metrics, **timing, "cached": False, "run_dir": str(run.path)}
 
 
-def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
+def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: IterationHook | None = None) -> SynSet:
     """The run's distilled set: read back when stored intact and matching the config, else distilled under
-    the set's lock (waiting for another process distilling it) and stored."""
+    the set's lock (waiting for another process distilling it) and stored; ``on_iteration`` is the distill
+    loop's hook (see ``distill``; a method with its own loop may refuse it)."""
     config = run.config
 
     def check(state: dict) -> None:
@@ -87,7 +88,7 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool) -> SynSet:
             if state is None:
                 run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
                 synset = METHODS.get(config["method"]).distill_set(data, config, run.root, run.checkpoint_file,
-                                                                   progress, run.log)
+                                                                   progress, run.log, on_iteration)
                 run.save_synset(synset.state())
                 run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
                 return synset

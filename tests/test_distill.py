@@ -99,3 +99,20 @@ def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch
     monkeypatch.undo()
     resumed = distill(data, config, checkpoint=tmp_path / "checkpoint.pt", progress=False)
     assert torch.equal(resumed.x, uninterrupted.x)
+
+
+@pytest.mark.parametrize("method", ["dm", "dc"])
+def test_the_set_after_k_iterations_of_a_long_run_is_the_k_iteration_run(method):
+    data = random_grouped_data()
+    snapshots = {}
+
+    def keep(done, snapshot):
+        if done in (2, 3):
+            snapshots[done] = snapshot()
+
+    longest = distill(data, smoke_config(method, "cobra", iterations=4), progress=False, on_iteration=keep)
+    for k, snapshot in snapshots.items():
+        alone = distill(data, smoke_config(method, "cobra", iterations=k), progress=False)
+        assert torch.equal(snapshot.x, alone.x) and snapshot.losses == alone.losses
+        assert not torch.equal(snapshot.x, longest.x)
+    assert sorted(snapshots) == [2, 3] and 0 < snapshots[2].seconds <= snapshots[3].seconds

@@ -30,7 +30,7 @@ from ..sampling import RealBatch
 
 if TYPE_CHECKING:
     from ..data.types import GroupedData
-    from ..distill import SynSet
+    from ..distill import IterationHook, SynSet
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
@@ -74,12 +74,13 @@ class Method:
 
     @classmethod
     def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
-                    log: Callable[[str], None]) -> SynSet:
-        """Distill the run's set (a ``SynSet``) with the shared distillation loop; a method that needs its own
-        loop overrides this (``root`` is the run store, for what such a loop keeps beside the runs)."""
+                    log: Callable[[str], None], on_iteration: IterationHook | None = None) -> SynSet:
+        """Distill the run's set (a ``SynSet``) with the shared distillation loop, calling ``on_iteration`` after
+        each iteration; a method that needs its own loop overrides this (``root`` is the run store, for what such
+        a loop keeps beside the runs)."""
         from ..distill import distill  # the loop imports the methods
 
-        return distill(data, config, checkpoint=checkpoint, progress=progress, log=log)
+        return distill(data, config, checkpoint=checkpoint, progress=progress, log=log, on_iteration=on_iteration)
 
     def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
         self.distill = config["distill"]

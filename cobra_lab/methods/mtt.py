@@ -27,7 +27,7 @@ from .base import Method
 
 if TYPE_CHECKING:
     from ..data.types import GroupedData
-    from ..distill import SynSet
+    from ..distill import IterationHook, SynSet
 
 
 def flat_parameters(net: nn.Module) -> torch.Tensor:
@@ -122,9 +122,13 @@ class MTT(Method):
 
     @classmethod
     def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
-                    log: Callable[[str], None]) -> SynSet:
-        """MTT's own loop, on the expert trajectories stored under ``root`` (trained there first when missing)."""
+                    log: Callable[[str], None], on_iteration: IterationHook | None = None) -> SynSet:
+        """MTT's own loop, on the expert trajectories stored under ``root`` (trained there first when missing); it
+        has no per-iteration hook."""
         from ..trajectory_matching import distill_mtt  # the loop imports this module
+
+        if on_iteration is not None:
+            raise UserError("mtt distills in its own loop, which has no per-iteration hook")
 
         return distill_mtt(data, config, root, checkpoint, progress, log)
 

@@ -1,21 +1,15 @@
 """Smoke test of benchmarks/bench_eval.py: one tiny epoch per path at both sizes, and the summary line."""
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import torch
+from benchmark_scripts import load_script
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_eval.py"
 TINY = ["--quick-epochs", "1", "--paper-epochs", "1", "--rounds", "1", "--ipc", "1", "--test-images", "10",
         "--device", "cpu", "--no-compile"]  # the compiled ensemble: test_ensemble.py
 
 
 def test_tiny_run_ends_with_the_summary_line(capsys):
-    spec = importlib.util.spec_from_file_location("bench_eval", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = bench
-    spec.loader.exec_module(bench)
+    bench = load_script("bench_eval")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

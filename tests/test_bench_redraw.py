@@ -1,12 +1,10 @@
 """Smoke test of benchmarks/bench_redraw.py: a few timed moves, the summary line agrees with them (no time asserted)."""
-import importlib.util
 import re
 import statistics
-from pathlib import Path
 
 import pytest
+from benchmark_scripts import load_script
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_redraw.py"
 SUMMARY = re.compile(r"redraw median=(\d+\.\d{3}) max=(\d+\.\d{3}) cpu median=(\d+\.\d{3}) \| budget 1 s \| "
                      r"median/budget=(\d+\.\d{3})")
 MOVE = re.compile(r"skew .{5} gap \d \w+ *: (\d+\.\d{3}) s \(cpu (\d+\.\d{3}) s\)")
@@ -15,10 +13,7 @@ MOVE = re.compile(r"skew .{5} gap \d \w+ *: (\d+\.\d{3}) s \(cpu (\d+\.\d{3}) s\
 @pytest.fixture(scope="module")
 def bench():
     """benchmarks/bench_redraw.py loaded as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_redraw", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_redraw")
 
 
 def test_the_summary_line_sums_up_the_moves(bench, capsys):

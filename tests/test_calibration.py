@@ -2,14 +2,13 @@
 benchmarks/calibrate_cpu.py, and the choice of the smallest budget near the paper."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+from benchmark_scripts import load_script
 
 from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
@@ -17,7 +16,6 @@ from cobra_lab.runner import load_data
 from cobra_lab.store import RunDir
 from cobra_lab.studies.calibration import COLUMNS, Ladder, near_paper, smallest_budget
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "calibrate_cpu.py"
 SMOKE = ["--method", "dm", "--budgets", "3", "1", "--modes", "fairdd", "cobra", "--profile", "smoke",
          "--dataset", "cdigits_bg", "--ipc", "2", "--no-progress"]
 
@@ -25,10 +23,7 @@ SMOKE = ["--method", "dm", "--budgets", "3", "1", "--modes", "fairdd", "cobra", 
 @pytest.fixture(scope="module")
 def script():
     """benchmarks/calibrate_cpu.py loaded as a module (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("calibrate_cpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("calibrate_cpu")
 
 
 def test_the_script_writes_results_and_figure_and_a_rerun_recomputes_nothing(script, tmp_path, capsys):

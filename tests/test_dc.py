@@ -1,8 +1,7 @@
 """DC statistics: batched per-cell gradients equal one autograd call per cell, eager, threaded or compiled."""
 import pytest
 import torch
-import torch.nn.functional as F
-from engine_fixtures import smoke_config
+from engine_fixtures import loop_over_cells, smoke_config
 
 from cobra_lab.accel import Acceleration, gradients
 from cobra_lab.accel.chunks import cell_aligned_chunks
@@ -11,7 +10,6 @@ from cobra_lab.accel.gradients import (
     _image_weight_gradients,
     batch_cell_gradients,
     image_summed_gradients,
-    matched_layers,
 )
 from cobra_lab.config import resolve
 from cobra_lab.errors import UserError
@@ -26,24 +24,14 @@ def _net():
     return method, net
 
 
-def _loop_over_cells(net, x, cell, labels, cells, create_graph=False):
-    """Reference: each cell's mean cross-entropy gradient of the matched weights, one autograd call per cell
-    ([cells, D]; zeros for an empty cell)."""
-    weights = [layer.weight for layer in matched_layers(net)]
-    zeros = torch.zeros(sum(w.numel() for w in weights))
-    return torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(
-        F.cross_entropy(net(x[cell == k]), labels[cell == k]), weights, create_graph=create_graph)])
-        if (cell == k).any() else zeros for k in range(cells)])
-
-
-def test_cell_gradients_match_a_loop_over_cells():
+def test_cell_gradients_match_aloop_over_cells():
     _, net = _net()
     generator = torch.Generator().manual_seed(1)
     cell = torch.tensor([0, 0, 0, 2, 3, 3, 5, 7, 7, 7, 7])  # 4 classes x 2 groups, cells of uneven size
     sizes = torch.bincount(cell, minlength=8)
     labels = cell // 2
     x = torch.randn(cell.numel(), 3, 16, 16, generator=generator)
-    expected = _loop_over_cells(net, x, cell, labels, 8)
+    expected = loop_over_cells(net, x, cell, labels, 8)
     for batched in (batch_cell_gradients(net, x, cell, sizes, labels, create_graph=False),
                     image_summed_gradients(net, x, cell, sizes, labels)):
         assert batched[sizes == 0].abs().max() == 0
@@ -68,7 +56,7 @@ def test_synthetic_gradients_and_their_image_gradients_match_a_loop_over_classes
     x = torch.randn(12, 3, 16, 16, generator=generator, requires_grad=True)
     cotangent = torch.randn(4, sum(r * c for r, c in method.shapes), generator=generator)  # [classes, D]
     cell = torch.arange(4).repeat_interleave(3)
-    expected = _loop_over_cells(net, x, cell, cell, 4, create_graph=True)
+    expected = loop_over_cells(net, x, cell, cell, 4, create_graph=True)
     expected_image_grad, = torch.autograd.grad((expected * cotangent).sum(), x)
     eager = batch_cell_gradients(net, x, cell, torch.full((4,), 3), cell, create_graph=True)
     compiled = compiled_class_gradients(net, x.view(4, 3, 3, 16, 16))
@@ -101,7 +89,7 @@ def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(s
     finally:
         torch.set_num_threads(previous)
     assert torch.equal(stats, again)  # chunks are added in their order, whichever thread computed them
-    expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
+    expected = loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
     torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
 
 
@@ -114,7 +102,7 @@ def test_real_statistics_summed_by_image_match_one_call_per_cell(monkeypatch):
     x = torch.randn(60, 3, 16, 16, generator=generator)
     batch = CellSampler(y, a, 4, 2, 10, "grouped").sample(generator)
     stats = method.real_statistics(net, x[batch.index], batch, lambda images: images)
-    expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
+    expected = loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 2, 8)
     torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
 
 

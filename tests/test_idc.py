@@ -2,8 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from engine_fixtures import random_grouped_data, smoke_config
-from test_dc import _loop_over_cells
+from engine_fixtures import loop_over_cells, random_grouped_data, smoke_config
 
 from cobra_lab.config import resolve
 from cobra_lab.distill import decoded, distill
@@ -48,14 +47,14 @@ def test_a_factor_that_leaves_pieces_under_two_pixels_is_a_one_line_error():
         METHODS.build("idc", smoke_config("idc", "cobra", factor=5), (3, 8, 8), 4)
 
 
-def test_real_statistics_of_every_cell_match_a_loop_over_cells():
+def test_real_statistics_of_every_cell_match_aloop_over_cells():
     method, net = _method(real_chunk=5)  # several chunks
     generator = torch.Generator().manual_seed(3)
     y, a = torch.arange(80) % 4, torch.randint(0, 3, (80,), generator=generator)
     x = torch.randn(80, 3, 16, 16, generator=generator)
     batch = CellSampler(y, a, 4, 3, 12, "stratified").sample(generator)
     stats = method.real_statistics(net, x[batch.index], batch, lambda images: images)  # [12, D]
-    expected = _loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 3, 12)
+    expected = loop_over_cells(net, x[batch.index], batch.cell, batch.cell // 3, 12)
     torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
 
 
@@ -65,7 +64,7 @@ def test_synthetic_statistics_are_each_classs_gradient_on_its_decoded_images():
     stats = method.synthetic_statistics(net, x_syn, lambda images: images)  # [4, D]
     pieces = decode_zoom(x_syn, 2)  # [32, ...]: 8 per class
     cell = torch.arange(4).repeat_interleave(8)
-    expected = _loop_over_cells(net, pieces, cell, cell, 4, create_graph=True)
+    expected = loop_over_cells(net, pieces, cell, cell, 4, create_graph=True)
     torch.testing.assert_close(stats, expected, rtol=1e-4, atol=1e-6)
     grad, = torch.autograd.grad(method.distance(stats, expected.detach().flip(0)).sum(), x_syn)
     assert grad.abs().sum() > 0

@@ -191,7 +191,8 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
     start, losses, elapsed = 0, [], 0.0
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint is not None:
-        start, losses, elapsed = _resume(checkpoint, x_syn, optimizer, generator, iterations, log)
+        start, losses, elapsed = resume_from(checkpoint, lambda state, generator_bytes: check_checkpoint_state(
+            state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, {"x": x_syn}, log)
         if start:
             message = f"resumed at iteration {start} of {iterations}"
             if log is not None:
@@ -238,15 +239,17 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
                   elapsed + time.time() - began)
 
 
-def restore_checkpoint(checkpoint: Path, check: Callable[[object, int], None], optimizer: torch.optim.Optimizer,
-                       generator: torch.Generator, log: Callable[[str], None] | None) -> dict | None:
-    """The state in ``checkpoint``, checked by ``check(state, generator_bytes)`` and loaded into the optimiser and
-    the generator; None when it is absent or damaged (then reported and moved aside, the generator untouched)."""
+def resume_from(checkpoint: Path, check: Callable[[object, int], None], optimizer: torch.optim.Optimizer,
+                generator: torch.Generator, tensors: dict[str, torch.Tensor],
+                log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
+    """Load the state in ``checkpoint``, checked by ``check(state, generator_bytes)``, into the optimiser, the
+    generator and each of ``tensors`` (state[name] copied into tensors[name]): (iteration, losses, seconds) to go on
+    from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside, the generator untouched)."""
     fresh = generator.get_state()
     try:
         state = read_checked(checkpoint, parse_torch, lambda state: check(state, fresh.numel()))
         if state is None:
-            return None
+            return 0, [], 0.0
         try:
             generator.set_state(state["generator"])
             optimizer.load_state_dict(state["optimizer"])
@@ -255,18 +258,8 @@ def restore_checkpoint(checkpoint: Path, check: Callable[[object, int], None], o
             raise DamagedFile(checkpoint, f"does not fit the optimiser ({error})") from None
     except DamagedFile as damage:
         move_aside(damage, "distilling from the start", log)
-        return None
-    return state
-
-
-def _resume(checkpoint: Path, x_syn: torch.Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator,
-            iterations: int, log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
-    """Load ``checkpoint`` into the images, optimiser and generator: (iteration, losses, seconds) to go on
-    from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
-    state = restore_checkpoint(checkpoint, lambda state, generator_bytes: check_checkpoint_state(
-        state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, log)
-    if state is None:
         return 0, [], 0.0
     with torch.no_grad():
-        x_syn.copy_(state["x"].to(x_syn.device))
+        for name, tensor in tensors.items():
+            tensor.copy_(state[name].to(tensor.device))
     return int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])

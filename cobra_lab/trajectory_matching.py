@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .augment import DSA
 from .data.types import GroupedData
-from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images, restore_checkpoint
+from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images, resume_from
 from .errors import UserError
 from .integrity import expect, expect_tensor, save_torch
 from .methods import METHODS
@@ -86,9 +86,15 @@ def distill_mtt(data: GroupedData, config: dict, root: str | Path, checkpoint: s
     start, losses, elapsed = 0, [], 0.0
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint is not None:
-        start, losses, elapsed = _resume(checkpoint, x_syn, syn_lr, optimizer, generator, iterations, log)
-        if start and progress:
-            tqdm.write(f"distill mtt/{config['mode']}: resumed at iteration {start} of {iterations}", file=sys.stderr)
+        start, losses, elapsed = resume_from(checkpoint, lambda state, generator_bytes: check_mtt_checkpoint(
+            state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, {"x": x_syn, "lr": syn_lr},
+            log)
+        if start:
+            message = f"resumed at iteration {start} of {iterations}"
+            if log is not None:
+                log(message)
+            if progress:
+                tqdm.write(f"distill mtt/{config['mode']}: {message}", file=sys.stderr)
     began, last_save = time.time(), time.time()
     save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
@@ -122,20 +128,3 @@ def distill_mtt(data: GroupedData, config: dict, root: str | Path, checkpoint: s
     if log is not None:
         log(f"learned student lr {float(syn_lr.detach()):.4g}")
     return SynSet(x_syn.detach().cpu(), y_syn.cpu(), init_index, init_group, losses, elapsed + time.time() - began)
-
-
-def _resume(checkpoint: Path, x_syn: torch.Tensor, syn_lr: torch.Tensor, optimizer: torch.optim.Optimizer,
-            generator: torch.Generator, iterations: int,
-            log: Callable[[str], None] | None) -> tuple[int, list[float], float]:
-    """Load ``checkpoint`` into the images, student lr, optimiser and generator: (iteration, losses, seconds) to
-    go on from, or (0, [], 0.0) when it is absent or damaged (then reported and moved aside)."""
-    state = restore_checkpoint(checkpoint, lambda state, generator_bytes: check_mtt_checkpoint(
-        state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, log)
-    if state is None:
-        return 0, [], 0.0
-    with torch.no_grad():
-        x_syn.copy_(state["x"].to(x_syn.device))
-        syn_lr.copy_(state["lr"].to(syn_lr.device))
-    if log is not None:
-        log(f"resumed at iteration {state['iteration']} of {iterations}")
-    return int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])

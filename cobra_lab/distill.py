@@ -193,12 +193,7 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
     if checkpoint is not None:
         start, losses, elapsed = resume_from(checkpoint, lambda state, generator_bytes: check_checkpoint_state(
             state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, {"x": x_syn}, log)
-        if start:
-            message = f"resumed at iteration {start} of {iterations}"
-            if log is not None:
-                log(message)
-            if progress:
-                tqdm.write(f"distill {config['method']}/{config['mode']}: {message}", file=sys.stderr)
+        say_resumed(start, iterations, f"distill {config['method']}/{config['mode']}", progress, log)
 
     def save_checkpoint(iteration: int) -> None:
         save_torch(checkpoint, {"x": x_syn.detach().cpu(), "optimizer": optimizer.state_dict(),
@@ -263,3 +258,15 @@ def resume_from(checkpoint: Path, check: Callable[[object, int], None], optimize
         for name, tensor in tensors.items():
             tensor.copy_(state[name].to(tensor.device))
     return int(state["iteration"]), state["losses"].tolist(), float(state["seconds"])
+
+
+def say_resumed(start: int, iterations: int, label: str, progress: bool, log: Callable[[str], None] | None) -> None:
+    """When a loop resumed (``start`` > 0): "resumed at iteration k of n" to ``log`` and, with ``progress``, above the
+    progress bar labelled ``label``."""
+    if not start:
+        return
+    message = f"resumed at iteration {start} of {iterations}"
+    if log is not None:
+        log(message)
+    if progress:
+        tqdm.write(f"{label}: {message}", file=sys.stderr)

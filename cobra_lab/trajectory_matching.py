@@ -7,7 +7,6 @@ learning rate beside the images, and its student runs many steps per iteration o
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .augment import DSA
 from .data.types import GroupedData
-from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images, resume_from
+from .distill import CHECKPOINT_FRACTION, CHECKPOINT_SECONDS, SynSet, initial_images, resume_from, say_resumed
 from .errors import UserError
 from .integrity import expect, expect_tensor, save_torch
 from .methods import METHODS
@@ -89,12 +88,7 @@ def distill_mtt(data: GroupedData, config: dict, root: str | Path, checkpoint: s
         start, losses, elapsed = resume_from(checkpoint, lambda state, generator_bytes: check_mtt_checkpoint(
             state, tuple(x_syn.shape), iterations, generator_bytes), optimizer, generator, {"x": x_syn, "lr": syn_lr},
             log)
-        if start:
-            message = f"resumed at iteration {start} of {iterations}"
-            if log is not None:
-                log(message)
-            if progress:
-                tqdm.write(f"distill mtt/{config['mode']}: {message}", file=sys.stderr)
+        say_resumed(start, iterations, f"distill mtt/{config['mode']}", progress, log)
     began, last_save = time.time(), time.time()
     save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,

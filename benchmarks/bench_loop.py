@@ -25,6 +25,7 @@ import torch
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import resolve
 from cobra_lab.distill import distill
+from cobra_lab.errors import UserError
 from cobra_lab.runner import load_data
 
 WARMUP = 3
@@ -77,6 +78,8 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if min(args.iterations, args.parallel, args.threads or 1) < 1:
+        parser.error("--iterations, --parallel and --threads must be at least 1")
     if args.child:
         print(f"{loop_ms(args, args.mode):.3f}")
         return 0
@@ -95,4 +98,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except UserError as error:
+        sys.exit(f"bench_loop.py: error: {error}")

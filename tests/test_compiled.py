@@ -5,6 +5,7 @@ import torch
 from engine_fixtures import random_grouped_data, smoke_config
 from torch._dynamo.utils import counters
 
+from cobra_lab.accel import Acceleration, cell_means
 from cobra_lab.accel.compiled import frozen_embedder
 from cobra_lab.accel.compiled_gradients import compiled_class_gradients
 from cobra_lab.config import identity, resolve
@@ -28,6 +29,15 @@ def test_compiled_embedding_matches_eager_with_padding_and_input_gradients():
     eager_grad, = torch.autograd.grad(net.embed(x).pow(2).sum(), x)
     compiled_grad, = torch.autograd.grad(frozen_embedder(net)(x).pow(2).sum(), x)
     torch.testing.assert_close(compiled_grad, eager_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_cell_means_take_a_batch_shorter_than_the_chunk_whole_and_unpadded():
+    net, x = _frozen_net(0), torch.randn(6, 3, 16, 16)
+    cell, sizes = torch.tensor([0, 0, 1, 1, 1, 2]), torch.tensor([2, 3, 1])
+    whole = cell_means(net, x, cell, sizes, Acceleration(compile=True, real_chunk=1 << 20))  # a GPU's "auto"
+    torch.testing.assert_close(whole, cell_means(net, x, cell, sizes, Acceleration()), rtol=1e-4, atol=1e-5)
+    assert Acceleration(compile=True).compiles(torch.device("cuda")) and \
+        not Acceleration().compiles(torch.device("cuda"))
 
 
 def test_fresh_nets_of_one_architecture_share_the_compilation():

@@ -40,7 +40,7 @@ def cell_means(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch
     sizes [K] images per cell; an empty cell's mean is 0), without gradients, in chunks of real images."""
     cell = cell.to(x.device)
     chunk = acceleration.chunk(x.device, cpu_chunk)
-    embed = embedder(net, acceleration, x.device, chunk)
+    embed = embedder(net, acceleration, x.device, chunk if chunk < x.shape[0] else None)  # pad short chunks only
     with torch.no_grad():
         sums = None
         for start in range(0, x.shape[0], chunk):

@@ -139,11 +139,10 @@ def image_step(method: Method, mode: Mode, net: nn.Module, x_syn: torch.Tensor, 
         augment = lambda images: dsa.apply(images, draw)  # noqa: E731
     else:
         augment = lambda images: images  # noqa: E731
-    phi = method.real_statistics(net, train_x[batch.index.to(train_x.device)], batch, augment)  # [K, D]
+    phi = method.real_statistics(net, train_x[batch.index], batch, augment)  # [K, D]
     phi = phi.view(*batch.counts.shape, -1)  # [C, G, D]
     syn = method.synthetic_statistics(net, x_syn, augment)  # [C, D]
-    loss = mode.loss(phi, batch.counts.to(train_x.device), syn, method.distance,
-                     population=batch.population.to(train_x.device))
+    loss = mode.loss(phi, batch.counts, syn, method.distance, population=batch.population)
     extra = method.extra_loss(net, batch, syn)
     if extra is not None:
         loss = loss + extra
@@ -180,7 +179,7 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
     generator = torch.Generator().manual_seed(int(config["seed"]))
     mode = MODES.build(config["mode"]).configured(settings)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
-                          int(settings["real_per_class"]), mode.sampling)
+                          int(settings["real_per_class"]), mode.sampling, device)
     dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
     x_init, y_syn, init_index, init_group = initial_images(data, int(config["ipc"]), settings["init"], generator)
     x_syn = x_init.to(device).requires_grad_(True)

@@ -52,8 +52,9 @@ class CellSampler:
     """
 
     def __init__(self, y: torch.Tensor, groups: torch.Tensor, num_classes: int, num_groups: int,
-                 per_class: int, sampling: str) -> None:
+                 per_class: int, sampling: str, device: torch.device | str = "cpu") -> None:
         check_choice("sampling", sampling, SAMPLINGS)
+        y, groups = y.to(device), groups.to(device)
         columns = 1 if sampling == "pooled" else num_groups
         self.cell_of_image = y * num_groups + groups if columns > 1 else y.clone()  # [N]
         self.population = torch.bincount(self.cell_of_image, minlength=num_classes * columns).view(num_classes,
@@ -62,18 +63,23 @@ class CellSampler:
         grouped = sampling == "grouped"
         self._unit_of_image = y.clone() if grouped else self.cell_of_image  # [N]
         unit_sizes = self.population.sum(1, keepdim=True) if grouped else self.population  # [C, 1] or [C, G]
-        quota = torch.stack([stratified_quota(row, per_class) for row in unit_sizes])
+        quota = torch.stack([stratified_quota(row, per_class) for row in unit_sizes.cpu()]).to(device)
         self.counts = None if grouped else quota  # fixed per step unless grouped
         self._quota = quota.flatten()  # [units]
         self._starts = torch.cumsum(unit_sizes.flatten(), 0) - unit_sizes.flatten()  # [units] first sorted position
         self._unit_float = self._unit_of_image.to(torch.float64)
+        self._positions = torch.arange(y.numel(), device=device)  # [N]
 
     def sample(self, generator: torch.Generator) -> RealBatch:
-        """One step's real batch: a fresh random order inside every unit, the first quota images of each."""
-        keys = self._unit_float + torch.rand(self._unit_float.shape, generator=generator, dtype=torch.float64)
+        """One step's real batch: a fresh random order inside every unit, the first quota images of each.
+
+        The random keys come from ``generator`` on the CPU whatever the device, so a GPU run draws the same
+        batches as a CPU run of the same seed; the sort runs where the labels live, without waiting for it."""
+        noise = torch.rand(self._unit_float.shape, generator=generator, dtype=torch.float64)  # [N] on the CPU
+        keys = self._unit_float + noise.to(self._unit_float.device, non_blocking=True)
         order = torch.argsort(keys)  # [N] grouped by unit, random inside a unit
         unit = self._unit_of_image[order]
-        rank = torch.arange(order.numel()) - self._starts[unit]
+        rank = self._positions - self._starts[unit]
         index = order[rank < self._quota[unit]]
         cell = self.cell_of_image[index]
         counts = self.counts if self.counts is not None else \

@@ -125,7 +125,7 @@ def ours_step(setup: Setup, data: GroupedData, mode_name: str) -> Step:
     the mode's loss."""
     mode = MODES.build(mode_name)
     sampler = CellSampler(data.train.y, data.train.a_observed, data.num_classes, data.num_groups,
-                          setup.real_per_class, mode.sampling)
+                          setup.real_per_class, mode.sampling, setup.train_x.device)
     return lambda: image_step(setup.method, mode, setup.net, setup.x_syn, setup.optimizer, sampler, setup.dsa,
                               setup.train_x, setup.generator)
 

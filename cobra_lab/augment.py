@@ -64,7 +64,7 @@ class DSA:
 
     def apply(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
         """Apply ``draw`` to images [N, C, H, W]; a one-row draw is broadcast over the batch."""
-        values = {k: v.to(x.device) for k, v in draw.values.items()}
+        values = {k: v.to(x.device, non_blocking=True) for k, v in draw.values.items()}
         return _APPLIERS[draw.op](x, values, self.params)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

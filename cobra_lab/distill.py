@@ -117,6 +117,12 @@ def initial_images(data: GroupedData, ipc: int, init: str, generator: torch.Gene
     return data.train.x[index].clone(), labels, index, data.train.a_observed[index]
 
 
+def loss_reads_every(device: torch.device) -> int:
+    """Iterations between reading the losses back: every one on the CPU; on a GPU 25, since each read waits for
+    the device and the host could otherwise queue the next iterations meanwhile."""
+    return 1 if device.type == "cpu" else 25
+
+
 def image_lr(settings: dict, iteration: int) -> float:
     """The images' learning rate at ``iteration`` (from 0): ``lr_img`` halved at each of ``lr_img_halve_at``
     reached, a pure function of the iteration so a resumed run follows the same schedule."""
@@ -203,6 +209,23 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
         return SynSet(x_syn.detach().cpu().clone(), y_syn.cpu(), init_index, init_group, list(losses),
                       elapsed + time.time() - began)
 
+    pending: list[torch.Tensor] = []  # losses of the iterations not yet read back, on the device
+    read_every = loss_reads_every(device)
+
+    def read_losses() -> None:
+        """Move the pending losses into ``losses`` (one wait for the device); stop at the first that is not finite,
+        since a NaN set would evaluate as a trivially "fair" constant classifier."""
+        if not pending:
+            return
+        values = torch.stack(pending).tolist()
+        pending.clear()
+        for value in values:
+            losses.append(value)
+            if not torch.isfinite(torch.tensor(value)):
+                raise UserError(f"distillation diverged at iteration {len(losses)} (loss {value}); the run is not "
+                                f"stored: try a smaller distill.lr_img or another distill.discrepancy")
+        bar.set_postfix(loss=f"{losses[-1]:.4g}")
+
     began, last_save = time.time(), time.time()
     save_every = max(1, int(iterations * CHECKPOINT_FRACTION))
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
@@ -210,22 +233,22 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
     for iteration in bar:
         for group in optimizer.param_groups:
             group["lr"] = image_lr(settings, iteration)
-        net = new_net(generator).to(device)
+        net = new_net(generator).to(device, non_blocking=True)  # no wait for the device's queue
         method.prepare(net, x_syn, y_syn, generator)
         for round_index in range(method.rounds()):
             loss = image_step(method, mode, net, x_syn, optimizer, sampler, dsa, train_x, generator)
             if round_index < method.rounds() - 1:
                 method.between_rounds(net, x_syn, y_syn, generator)
-        losses.append(float(loss))
-        if not torch.isfinite(loss):  # a NaN set would evaluate as a trivially "fair" constant classifier
-            raise UserError(f"distillation diverged at iteration {iteration + 1} (loss {losses[-1]}); the run is "
-                            f"not stored: try a smaller distill.lr_img or another distill.discrepancy")
-        bar.set_postfix(loss=f"{losses[-1]:.4g}")
+        pending.append(loss)
         done = iteration + 1
+        if len(pending) >= read_every or done == iterations:
+            read_losses()
         if on_iteration is not None:
+            read_losses()
             on_iteration(done, snapshot)
         if checkpoint is not None and done < iterations and (
                 done % save_every == 0 or time.time() - last_save > CHECKPOINT_SECONDS):
+            read_losses()
             save_checkpoint(done)
             last_save = time.time()
     bar.close()

@@ -71,6 +71,19 @@ def test_a_diverging_distillation_stops_with_a_one_line_error():
         distill(random_grouped_data(), smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)
 
 
+def test_losses_read_back_in_batches_give_the_same_run_and_the_same_divergence_error(monkeypatch):
+    import cobra_lab.distill as distill_module
+    from cobra_lab.errors import UserError
+    data = random_grouped_data()
+    config = smoke_config("dm", "cobra", iterations=5)
+    every_iteration = distill(data, config, progress=False)
+    monkeypatch.setattr(distill_module, "loss_reads_every", lambda device: 3)  # as on a GPU: reads lag the steps
+    batched = distill(data, config, progress=False)
+    assert torch.equal(batched.x, every_iteration.x) and batched.losses == every_iteration.losses
+    with pytest.raises(UserError, match="diverged at iteration 2"):
+        distill(data, smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)
+
+
 def test_the_image_learning_rate_halves_at_the_given_iterations():
     settings = {"lr_img": 0.1, "lr_img_halve_at": [3, 5]}
     assert [image_lr(settings, iteration) for iteration in range(6)] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.025]

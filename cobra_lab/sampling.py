@@ -69,6 +69,7 @@ class CellSampler:
         self._starts = torch.cumsum(unit_sizes.flatten(), 0) - unit_sizes.flatten()  # [units] first sorted position
         self._unit_float = self._unit_of_image.to(torch.float64)
         self._positions = torch.arange(y.numel(), device=device)  # [N]
+        self._total = int(quota.sum())  # images a step draws, the same every step
 
     def sample(self, generator: torch.Generator) -> RealBatch:
         """One step's real batch: a fresh random order inside every unit, the first quota images of each.
@@ -80,7 +81,9 @@ class CellSampler:
         order = torch.argsort(keys)  # [N] grouped by unit, random inside a unit
         unit = self._unit_of_image[order]
         rank = self._positions - self._starts[unit]
-        index = order[rank < self._quota[unit]]
+        dropped = (rank >= self._quota[unit]).to(torch.uint8)  # [N] 0 for the images the step keeps
+        # the kept images first, in sorted order: a size known in advance, so a GPU need not be waited for
+        index = order[torch.argsort(dropped, stable=True)[:self._total]]
         cell = self.cell_of_image[index]
         counts = self.counts if self.counts is not None else \
             torch.bincount(cell, minlength=self.population.numel()).view_as(self.population)

@@ -63,3 +63,16 @@ def test_unknown_sampling_is_a_user_error():
     from cobra_lab.errors import UserError
     with pytest.raises(UserError, match="sampling"):
         CellSampler(torch.zeros(4, dtype=torch.long), torch.zeros(4, dtype=torch.long), 1, 1, 2, sampling="strat")
+
+
+def test_a_step_keeps_each_units_first_images_of_one_random_order():
+    y, a = _skewed_labels(300)
+    for sampling in ("stratified", "pooled", "grouped"):
+        sampler = CellSampler(y, a, 3, 3, 20, sampling=sampling)
+        batch = sampler.sample(torch.Generator().manual_seed(4))
+        unit = y * 3 + a if sampling == "stratified" else y  # [N]
+        keys = unit + torch.rand(300, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+        order = torch.argsort(keys)  # the same random order, unit by unit
+        kept_per_unit = torch.bincount(unit[batch.index], minlength=int(unit.max()) + 1)
+        expected = torch.cat([order[unit[order] == u][:kept_per_unit[u]] for u in range(kept_per_unit.numel())])
+        assert torch.equal(batch.index, expected), sampling  # each unit's first images, in the sorted order

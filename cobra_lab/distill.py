@@ -1,6 +1,7 @@
 """The distillation loop: one skeleton for every method and mode, seeded, checkpointed, with a progress bar."""
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -221,7 +222,7 @@ def distill_loop(data: GroupedData, config: dict, method: Method, new_net: NetFa
         pending.clear()
         for value in values:
             losses.append(value)
-            if not torch.isfinite(torch.tensor(value)):
+            if not math.isfinite(value):
                 raise UserError(f"distillation diverged at iteration {len(losses)} (loss {value}); the run is not "
                                 f"stored: try a smaller distill.lr_img or another distill.discrepancy")
         bar.set_postfix(loss=f"{losses[-1]:.4g}")

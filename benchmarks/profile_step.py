@@ -20,7 +20,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import cobra_lab.accel.compiled as compiled_passes
-from cobra_lab.bench.step import make_data, make_setup, ours_step, profile_config
+from cobra_lab.bench.step import make_data, make_setup, ours_step, profile_config, synchronize
 from cobra_lab.bench.step import parse_args as step_args
 from cobra_lab.errors import UserError
 
@@ -31,12 +31,6 @@ VARIANTS = {  # name -> (compile, cudnn.benchmark, inductor mode)
     "cuda-graphs": (True, False, "reduce-overhead"),
 }
 COMPILE_FUNCTION = compiled_passes.compile_function
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (nothing to wait for on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 @contextlib.contextmanager

@@ -1,8 +1,8 @@
 """Time whole distill-loop iterations (sampling, a fresh net, the image step), one process alone and several side
 by side, and say where one process's time goes.
 
-The step benchmark (bench_step.py) times the image step alone; a run also samples its real batch on the CPU and
-builds a fresh net each iteration, and processes that share a machine share its cores. This script runs
+The step benchmark (bench_step.py) times the image step alone; a run also builds a fresh net on the CPU each
+iteration and reads its losses back, and processes that share a machine share its cores. This script runs
 ``--iterations`` iterations of a real ``cfmnist_bg`` distillation at ``--profile`` (after a 3-iteration warm-up):
 once alone under cProfile (the functions of cobra_lab by cumulative time), then ``--parallel`` processes at once
 with torch's default CPU threads, then with the cores shared out (``--threads``, default cores / parallel), as

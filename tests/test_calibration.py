@@ -14,7 +14,7 @@ from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
 from cobra_lab.runner import load_data
 from cobra_lab.store import RunDir
-from cobra_lab.studies.calibration import COLUMNS, Ladder, near_paper, smallest_budget
+from cobra_lab.studies.calibration import COLUMNS, Ladder, distill_ladder, near_paper, smallest_budget
 
 SMOKE = ["--method", "dm", "--budgets", "3", "1", "--modes", "fairdd", "cobra", "--profile", "smoke",
          "--dataset", "cdigits_bg", "--ipc", "2", "--no-progress"]
@@ -81,3 +81,13 @@ def test_the_smallest_budget_needs_every_judged_mode_near_the_paper_in_time():
     unreported = table.assign(paper_eod_max=math.nan, paper_acc=math.nan)
     assert not near_paper(unreported).any() and smallest_budget(unreported) is None
     assert smallest_budget(table[table["mode"] != "cobra"]) is None  # a mode without rows is not near
+
+
+@pytest.mark.parametrize("method", ["dc", "idc", "cafe"])
+def test_each_backbones_snapshot_is_the_shorter_runs_set_with_lr_halving_at_a_fixed_iteration(method, tmp_path):
+    ladder = Ladder(method, (2, 3), "cdigits_bg", 2, profile="smoke", modes=("cobra",),
+                    overrides={"distill.lr_img_halve_at": [1]})
+    distill_ladder(ladder, "cobra", tmp_path, progress=False)
+    short = RunDir(ladder.config("cobra", 2), tmp_path)
+    alone = distill(load_data(short.config), short.config, progress=False)
+    assert torch.equal(short.load_synset()["x"], alone.x)

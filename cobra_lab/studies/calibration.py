@@ -2,9 +2,9 @@
 paper's Table 1, and the smallest budget whose FairDD and COBRA cells land near the paper's.
 
 Each mode is distilled once, to the largest budget of the ladder; the set after each smaller budget k is stored
-as the distilled set of the k-iteration config (no learning-rate schedule of DM or DC depends on the total, so it
-is that run's set), and every budget is then evaluated as an ordinary run of the store: a re-run reads
-everything back, an interrupted one goes on where it stopped."""
+as the distilled set of the k-iteration config (no schedule of DM, DC, IDC or CAFE depends on the total: lr_img
+halves at fixed iterations; so it is that run's set), and every budget is then evaluated as an ordinary run of
+the store: a re-run reads everything back, an interrupted one goes on where it stopped."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -1,14 +1,16 @@
-"""Several nets of one architecture trained as one: stacked parameters run under ``torch.func.vmap``.
+"""Several nets of one architecture trained as one: stacked parameters, one optimiser, each net its own draws.
 
 Each net keeps its own initial weights, data order and augmentation draws (its own ``torch.Generator``), so
-net r of an ensemble follows the same arithmetic as net r trained alone, up to float rounding (vmap turns
-R convolutions into one grouped convolution). One step of R small nets is one set of bigger kernels, which
-pays where a net's batch is too small to keep the device busy (a synthetic set of a few hundred images).
+net r of an ensemble follows the same arithmetic as net r trained alone, up to float rounding. On a GPU the
+members run under ``torch.func.vmap`` (R convolutions become one grouped convolution: few large kernels for
+a synthetic set of a few hundred images). On the CPU oneDNN's grouped convolutions are slower than separate
+ones, so the members' passes run in turn, each over passes of a few images whose activations stay in the
+CPU's caches (``eval.chunk``); every pass's gradient is added to its member's.
 """
 from __future__ import annotations
 
 import copy
-import functools
+import math
 from collections.abc import Callable
 
 import torch
@@ -21,17 +23,18 @@ from .training import sgd_epochs
 
 
 def can_stack(net: nn.Module) -> bool:
-    """Whether nets like ``net`` can train stacked: not with buffers (BatchNorm's running statistics are
-    updated in place, which vmap cannot batch), nor with dropout (its masks would come from the global RNG)."""
+    """Whether nets like ``net`` can train stacked and in passes of a few images: not with buffers (BatchNorm's
+    running statistics are updated in place, which vmap cannot batch, and its batch statistics tie the images of
+    a batch together), nor with dropout (its masks would come from the global RNG)."""
     return not any(True for _ in net.buffers()) and not any(isinstance(m, nn.Dropout) for m in net.modules())
 
 
 class NetEnsemble:
     """R nets of one architecture as stacked parameters ([R, ...] each), called on [R, B, ...] batches.
 
-    ``vectorize``: one vmapped pass (grouped convolutions), else the members' passes in turn inside one
-    function (on the CPU oneDNN's grouped convolutions were slower than separate ones). ``compile``: the
-    training loss (forward and backward) as one compiled graph for all members, built once per architecture.
+    ``vectorize``: one vmapped pass for all members (grouped convolutions), else each member's pass in turn.
+    ``compile``: the training loss (forward and backward) and the prediction pass compiled, once per
+    architecture and way of running.
     """
 
     def __init__(self, nets: list[nn.Module], vectorize: bool, compile: bool = False) -> None:
@@ -42,27 +45,64 @@ class NetEnsemble:
         self.skeleton = copy.deepcopy(nets[0]).to("meta")
         self.size = len(nets)
         self.vectorize = vectorize
-        self._eager = functools.partial(_members_loss, self.skeleton, vectorize)
-        self._compiled = compiled_for(nets[0], f"ensemble-loss-{self.size}-{vectorize}",
-                                      lambda _: compile_function(self._eager)) if compile else None
+        skeleton = self.skeleton
+
+        def loss(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor):
+            return _weighted_loss(skeleton, vectorize, params, x, y, scale)
+
+        def logits(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+            return _logits(skeleton, vectorize, params, x)
+
+        self._loss, self._logits = loss, logits  # two functions (not partials): each compiles on its own
+        self._compiled = None
+        if compile:
+            self._compiled = compiled_for(nets[0], f"ensemble-{vectorize}", lambda _: (
+                compile_function(self._loss), compile_function(self._logits)))
 
     def parameters(self) -> list[torch.Tensor]:
         """The stacked parameters, for an optimiser (one update of each is R nets' updates)."""
         return list(self.params.values())
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Sum over members of each one's mean cross-entropy on its own batch x [R, B, C, H, W], y [R, B]
-        (weighted by ``weight`` [R, B] when given), so each member's gradient is its own loss's."""
-        def eager() -> torch.Tensor:
-            return self._eager(self.params, x, y, weight)
-
+    def _run(self, which: int, *args: torch.Tensor) -> torch.Tensor:
+        """The eager function ``which`` (0: loss, 1: logits) on ``args``, or its compiled twin."""
+        eager = (self._loss, self._logits)[which]
         if self._compiled is None or compilation_failed():
-            return eager()
-        return compiled_or_eager(lambda: self._compiled(self.params, x, y, weight), eager)
+            return eager(*args)
+        return compiled_or_eager(lambda: self._compiled[which](*args), lambda: eager(*args))
 
-    def shared(self, x: torch.Tensor) -> torch.Tensor:
+    def accumulate_gradients(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, rows: int) -> None:
+        """Add to each member's gradient that of its loss, sum over b of scale[r, b] x its cross-entropy on
+        image x[r, b], for batches x [R, B, C, H, W], y [R, B], scale [R, B], in passes of ``rows`` images.
+
+        A batch is padded with zero-scale blank images to a whole number of passes, so every pass has one
+        shape (one compilation); a padded image adds nothing to any gradient.
+        """
+        padding = -x.shape[1] % rows
+        if padding:
+            x = torch.cat([x, x.new_zeros(x.shape[0], padding, *x.shape[2:])], 1)  # [R, B', C, H, W]
+            y = torch.cat([y, y.new_zeros(y.shape[0], padding)], 1)  # [R, B']
+            scale = torch.cat([scale, scale.new_zeros(scale.shape[0], padding)], 1)  # [R, B']
+        for value in self.params.values():
+            if value.grad is None:
+                value.grad = torch.zeros_like(value)
+        for start in range(0, x.shape[1], rows):
+            part = slice(start, start + rows)
+            if self.vectorize:
+                self._run(0, self.params, x[:, part], y[:, part], scale[:, part]).backward()
+                continue
+            for r in range(self.size):
+                member = {name: value[r] for name, value in self.params.items()}  # views of the stacked leaves
+                loss = self._run(0, member, x[r, part], y[r, part], scale[r, part])
+                for value, grad in zip(self.params.values(), torch.autograd.grad(loss, list(member.values()))):
+                    value.grad[r] += grad
+
+    @torch.no_grad()
+    def shared_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [R, B, K] of every net on one batch x [B, C, H, W]."""
-        return _members_logits(self.skeleton, self.vectorize, self.params, x.expand(self.size, *x.shape))
+        if self.vectorize:
+            return self._run(1, self.params, x.expand(self.size, *x.shape))
+        return torch.stack([self._run(1, {name: value[r] for name, value in self.params.items()}, x)
+                            for r in range(self.size)])
 
     def train(self, mode: bool = True) -> None:
         """Train or eval mode for every net (the skeleton's modules)."""
@@ -75,60 +115,69 @@ class NetEnsemble:
         return net
 
 
-def _members_logits(skeleton: nn.Module, vectorize: bool, params: dict[str, torch.Tensor],
-                    x: torch.Tensor) -> torch.Tensor:
-    """Logits [R, B, K] of the stacked members on their batches x [R, B, C, H, W]."""
+def _logits(skeleton: nn.Module, vectorize: bool, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits of the stacked members [R, B, K] on their batches x [R, B, C, H, W] (``vectorize``), or of one
+    member [B, K] on x [B, C, H, W]."""
     if vectorize:
         return vmap(lambda member, images: functional_call(skeleton, member, (images,)))(params, x)
-    return torch.stack([functional_call(skeleton, {name: value[r] for name, value in params.items()}, (x[r],))
-                        for r in range(x.shape[0])])
+    return functional_call(skeleton, params, (x,))
 
 
-def _members_loss(skeleton: nn.Module, vectorize: bool, params: dict[str, torch.Tensor], x: torch.Tensor,
-                  y: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """``NetEnsemble.loss`` as a function of the stacked parameters (what is compiled)."""
-    logits = _members_logits(skeleton, vectorize, params, x)  # [R, B, K]
-    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape)  # [R, B]
-    if weight is None:
-        return loss.mean(1).sum()
-    return ((weight * loss).sum(1) / weight.sum(1)).sum()
+def _weighted_loss(skeleton: nn.Module, vectorize: bool, params: dict[str, torch.Tensor], x: torch.Tensor,
+                   y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Sum of scale x cross-entropy over every image of x ([R, B, ...] or [B, ...], as ``_logits``)."""
+    logits = _logits(skeleton, vectorize, params, x)  # [R, B, K] or [B, K]
+    loss = F.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none")  # [R * B] or [B]
+    return (scale.flatten() * loss).sum()
+
+
+def pass_rows(batch: int, chunk: int) -> int:
+    """Images per pass that split a batch of ``batch`` into equal passes of at most ``chunk`` (the last one of
+    an epoch may be padded)."""
+    return math.ceil(batch / math.ceil(batch / chunk))
 
 
 def train_ensemble_epochs(ensemble: NetEnsemble, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
                           generators: list[torch.Generator], batch: int = 256, momentum: float = 0.0,
                           weight_decay: float = 0.0, decay_at: int | None = None,
                           augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                          sample_weight: torch.Tensor | None = None,
+                          sample_weight: torch.Tensor | None = None, chunk: int | None = None,
                           on_epoch: Callable[[int], None] | None = None) -> None:
     """``training.train_epochs`` for every net of ``ensemble`` at once, net r drawing from ``generators[r]``.
 
     Each net shuffles x [N, C, H, W] with its own generator and augments its own batch with it, in the order
-    a lone net would; the loss is the sum of the nets' losses, so each net gets its own gradient. SGD acts on
-    every element alone, so stacking changes none of its arithmetic.
+    a lone net would, and gets the gradient of its own (``sample_weight``-weighted) batch mean, computed in
+    passes of at most ``chunk`` images (None: the whole batch). SGD acts on every element alone, so stacking
+    changes none of its arithmetic.
     """
     if len(generators) != ensemble.size:
         raise ValueError(f"{ensemble.size} nets need {ensemble.size} generators, got {len(generators)}")
+    full = min(batch, x.shape[0])
+    rows = pass_rows(full, chunk or full)
     ensemble.train()
     for epoch, optimizer in sgd_epochs(ensemble.parameters(), epochs, lr, momentum, weight_decay, decay_at):
         orders = torch.stack([torch.randperm(x.shape[0], generator=g) for g in generators])  # [R, N]
         for start in range(0, x.shape[0], batch):
-            rows = orders[:, start:start + batch]  # [R, B]
-            images = x[rows]  # [R, B, C, H, W]
+            picked = orders[:, start:start + batch]  # [R, B]
+            images = x[picked]  # [R, B, C, H, W]
             if augment is not None:
                 images = torch.stack([augment(images[r], g) for r, g in enumerate(generators)])
-            loss = ensemble.loss(images, y[rows], None if sample_weight is None else sample_weight[rows])
+            weight = torch.ones(picked.shape, device=x.device) if sample_weight is None else sample_weight[picked]
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            ensemble.accumulate_gradients(images, y[picked], weight / weight.sum(1, keepdim=True), rows)
             optimizer.step()
         if on_epoch is not None:
             on_epoch(epoch)
 
 
-@torch.no_grad()
 def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Predicted classes [R, N] of every net on images x [N, C, H, W]."""
+    """Predicted classes [R, N] of every net on images x [N, C, H, W], ``batch`` images at a time (the last
+    batch padded with blank images, so every pass has one shape)."""
     ensemble.train(False)
-    logits = [ensemble.shared(x[start:start + batch]) for start in range(0, x.shape[0], batch)]  # [R, B, K] each
+    images = x.shape[0]
+    batch = min(batch, images)
+    x = torch.cat([x, x.new_zeros(-images % batch, *x.shape[1:])])  # blank images to whole batches: one shape
+    logits = [ensemble.shared_logits(x[start:start + batch]) for start in range(0, x.shape[0], batch)]  # [R, b, K]
     if not all(torch.isfinite(part).all() for part in logits):
         raise FloatingPointError("a net's outputs are not finite")
-    return torch.cat([part.argmax(-1) for part in logits], dim=1)
+    return torch.cat([part.argmax(-1) for part in logits], dim=1)[:, :images]

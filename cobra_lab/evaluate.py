@@ -8,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import nets
+from .accel.settings import Acceleration
 from .augment import DSA
 from .data.types import Split
 from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_epochs
@@ -17,6 +18,8 @@ from .sampling import cell_sample
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
 
 SUMMARY_KEYS = ("acc", "eod_max", "eod_mean", "fpr_gap_max", "fpr_gap_mean")
+EVAL_CPU_CHUNK = 32  # images per pass of an evaluation net on the CPU when eval.chunk is "auto" (bench_eval.py)
+PREDICT_BATCH = 1000  # test images per prediction pass at most
 
 
 def summarize(per_run: list[dict]) -> dict:
@@ -67,6 +70,17 @@ def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None,
             "weight_decay": 5e-4, "decay_at": epochs // 2, "augment": dsa, "sample_weight": weight}
 
 
+def eval_chunk(config: dict, device: torch.device) -> int:
+    """Images per pass of an evaluation net (``eval.chunk``; "auto": a few on the CPU, where their activations
+    stay in its caches, the whole batch on a GPU)."""
+    return Acceleration(bool(config["eval"]["compile"]), config["eval"]["chunk"]).chunk(device, EVAL_CPU_CHUNK)
+
+
+def prediction_batch(config: dict, device: torch.device) -> int:
+    """Test images per prediction pass: ``eval_chunk``'s, at most ``PREDICT_BATCH``."""
+    return min(eval_chunk(config, device), PREDICT_BATCH)
+
+
 def new_eval_net(x: torch.Tensor, config: dict, num_classes: int, generator: torch.Generator) -> torch.nn.Module:
     """A fresh evaluation net for images like x [N, C, H, W], its weights drawn from ``generator``."""
     arch, options = eval_net_spec(config)
@@ -95,7 +109,7 @@ def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_clas
                         vectorize: bool | None = None) -> NetEnsemble | None:
     """Evaluation nets ``runs`` of ``config`` trained together (``train_eval_net``'s nets, stacked), or None
     where the architecture cannot be stacked (BatchNorm, dropout). ``vectorize``: vmap the members (default:
-    on any device but the CPU, where their passes run in turn)."""
+    on any device but the CPU, where their passes run in turn, ``eval_chunk`` images at a time)."""
     device = resolve_device(config["device"])
     generators = [eval_generator(config, run) for run in runs]
     members = [new_eval_net(x, config, num_classes, generator) for generator in generators]
@@ -109,7 +123,7 @@ def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_clas
                   unit="epoch", leave=False)
     with epochs:
         train_ensemble_epochs(ensemble, x.to(device), y.to(device), generators=generators,
-                              on_epoch=lambda _: epochs.update(), **options)
+                              chunk=eval_chunk(config, device), on_epoch=lambda _: epochs.update(), **options)
     return ensemble
 
 
@@ -122,7 +136,9 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
     EOD_mean (percent) and the TPR table, the seconds taken and whether the nets were stacked.
     """
     test = test_subset(test, config["eval"]["max_test"], int(config["seed"]))
-    test_x = test.x.to(resolve_device(config["device"]))
+    device = resolve_device(config["device"])
+    test_x = test.x.to(device)
+    batch = prediction_batch(config, device)
     runs = list(range(int(config["eval"]["runs"])))
     began = time.time()
     ensemble = None
@@ -131,13 +147,14 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
     try:
         if ensemble is not None:
             per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups)
-                       for pred in predict_ensemble(ensemble, test_x).cpu()]
+                       for pred in predict_ensemble(ensemble, test_x, batch).cpu()]
         else:
             per_run = []
             bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
             for run in bar:
                 net = train_eval_net(x, y, config, num_classes, run, groups)
-                per_run.append(fairness_metrics(predict(net, test_x).cpu(), test.y, test.a, num_classes, num_groups))
+                predicted = predict(net, test_x, batch).cpu()
+                per_run.append(fairness_metrics(predicted, test.y, test.a, num_classes, num_groups))
                 bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
     except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
         raise UserError(f"an evaluation net diverged (eval.lr={config['eval']['lr']:g}); the run is not stored: "

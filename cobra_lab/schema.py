@@ -28,7 +28,7 @@ from .errors import UserError, check_choice, check_int
 from .methods import METHODS
 from .modes import MODES
 from .nets import NETS, NORMS, convnet_max_depth
-from .options import Section, boolean, dsa_strategy, integer, one_of, option, optional, positive
+from .options import Section, auto_or, boolean, dsa_strategy, integer, one_of, option, optional, positive
 
 FULL = "full"  # the method name of the undistilled baseline: train on the whole biased train set
 MAX_SEED = 2**31 - 1
@@ -89,6 +89,7 @@ class EvalConfig(Section):
     group_weighting: str = option(one_of(("none", "balanced")), "none", later=True)
     ensemble: bool = option(boolean, True, later=True, execution=True)
     compile: bool = option(boolean, False, later=True, execution=True)
+    chunk: int | str = option(auto_or(integer(1)), "auto", later=True, execution=True)
 
 
 def distill_section(method: str) -> type[Section] | None:

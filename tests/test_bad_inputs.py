@@ -64,6 +64,8 @@ CLI_CASES = [
     ("eval-lr-zero", [*RUN, "--set", "eval.lr=0"]),
     ("eval-lr-diverges", [*RUN, "--set", "eval.lr=1e30", "--set", "eval.epochs=1"]),
     ("eval-max-test-zero", [*RUN, "--set", "eval.max_test=0"]),
+    ("eval-chunk-zero", [*RUN, "--set", "eval.chunk=0"]),
+    ("eval-chunk-word", [*RUN, "--set", "eval.chunk=small"]),
     ("eval-arch-unknown", [*RUN, "--set", "eval.arch=foo"]),
     ("eval-weighting-unknown", [*RUN, "--set", "eval.group_weighting=fair"]),
     ("eval-dsa-number", [*RUN, "--set", "eval.dsa=2"]),

@@ -3,8 +3,9 @@ import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
 
+from cobra_lab.accel.compiled import compilation_failed
 from cobra_lab.config import identity, resolve
-from cobra_lab.ensemble import NetEnsemble, can_stack, predict_ensemble
+from cobra_lab.ensemble import NetEnsemble, can_stack, pass_rows, predict_ensemble
 from cobra_lab.errors import UserError
 from cobra_lab.evaluate import evaluate, train_eval_ensemble, train_eval_net
 from cobra_lab.nets import build
@@ -42,11 +43,22 @@ def assert_same_nets(ensemble: NetEnsemble, config: dict, runs: list[int], group
 
 
 @pytest.mark.parametrize("vectorize", [False, True], ids=["members-in-turn", "vmap"])
-def test_each_member_is_the_net_trained_alone(vectorize):
-    config = eval_config()
+@pytest.mark.parametrize("chunk", ["auto", 6], ids=["whole-batch", "padded-passes-of-6"])
+def test_each_member_is_the_net_trained_alone(vectorize, chunk):
+    config = eval_config(chunk=chunk)  # batch 16 of 40 images: passes of 6 pad 16 to 18 and 8 to 12
     ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1, 2], vectorize=vectorize)
     assert ensemble.vectorize is vectorize
     assert_same_nets(ensemble, config, [0, 1, 2])
+
+
+def test_passes_split_a_batch_evenly():
+    assert [pass_rows(batch, 32) for batch in (100, 256, 32, 31, 33, 1)] == [25, 32, 32, 31, 17, 1]
+
+
+def test_padded_prediction_batches_predict_the_same():
+    ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, eval_config(runs=2, epochs=1), 4, [0, 1])
+    whole = predict_ensemble(ensemble, DATA.test.x)  # [2, 120]
+    assert torch.equal(predict_ensemble(ensemble, DATA.test.x, batch=7), whole)  # 120 = 17 x 7 + 1 (6 blanks)
 
 
 def test_members_differ_from_each_other():
@@ -86,16 +98,18 @@ def test_cross_architecture_ensemble_matches():
     assert_same_nets(ensemble, config, [0, 1])
 
 
-def test_compiled_members_match_eager():
-    config = eval_config(runs=2, epochs=1, batch=40, compile=True)  # one step, one compiled shape
+@pytest.mark.parametrize("chunk", [40, 16], ids=["one-pass", "padded-passes-of-14"])
+def test_compiled_members_match_eager(chunk):
+    config = eval_config(runs=2, epochs=1, batch=40, compile=True, chunk=chunk)  # one step: 40 = 3 x 14 - 2
     ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1])
     assert_same_nets(ensemble, config, [0, 1])
+    assert not compilation_failed()  # the compiled passes ran, not their eager fallback
 
 
 def test_ensemble_and_compile_are_execution_options():
     base = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
     assert base["eval"]["ensemble"] is True
-    for key, value in (("eval.ensemble", False), ("eval.compile", True)):
+    for key, value in (("eval.ensemble", False), ("eval.compile", True), ("eval.chunk", 8)):
         assert identity(resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={key: value})) == \
             identity(base)
         with pytest.raises(UserError, match=key):

@@ -98,7 +98,7 @@ def test_profiles_are_completed_and_values_normalised() -> None:
     assert config["distill"]["lr_img"] == 3.0 and isinstance(config["distill"]["lr_img"], float)
     assert config["distill"]["iterations"] == 2 and isinstance(config["distill"]["iterations"], int)
     assert EvalConfig.defaults() == {"max_test": None, "arch": None, "group_weighting": "none",
-                                     "ensemble": True, "compile": False,
+                                     "ensemble": True, "compile": False, "chunk": "auto",
                                      "dsa_strategy": "color_crop_cutout_flip_scale_rotate"}
 
 

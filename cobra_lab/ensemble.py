@@ -4,8 +4,8 @@ Each net keeps its own initial weights, data order and augmentation draws (its o
 net r of an ensemble follows the same arithmetic as net r trained alone, up to float rounding. On a GPU the
 members run under ``torch.func.vmap`` (R convolutions become one grouped convolution: few large kernels for
 a synthetic set of a few hundred images). On the CPU oneDNN's grouped convolutions are slower than separate
-ones, so the members' passes run in turn, each over passes of a few images whose activations stay in the
-CPU's caches (``eval.chunk``); every pass's gradient is added to its member's.
+ones, so the members' passes run in turn, each over passes of a few images (``eval.chunk``), whose small
+activations malloc recycles cheaply; every pass's gradient is added to its member's.
 """
 from __future__ import annotations
 

@@ -71,8 +71,8 @@ def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None,
 
 
 def eval_chunk(config: dict, device: torch.device) -> int:
-    """Images per pass of an evaluation net (``eval.chunk``; "auto": a few on the CPU, where their activations
-    stay in its caches, the whole batch on a GPU)."""
+    """Images per pass of an evaluation net (``eval.chunk``; "auto": a few on the CPU, where small activations
+    are recycled cheaply, the whole batch on a GPU)."""
     return Acceleration(bool(config["eval"]["compile"]), config["eval"]["chunk"]).chunk(device, EVAL_CPU_CHUNK)
 
 

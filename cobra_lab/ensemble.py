@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .accel.compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager
+from .accel.compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager, zero_padded
 from .training import sgd_epochs
 
 
@@ -53,22 +53,26 @@ class NetEnsemble:
         def logits(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
             return _logits(skeleton, vectorize, params, x)
 
-        self._loss, self._logits = loss, logits  # two functions (not partials): each compiles on its own
-        self._compiled = None
-        if compile:
-            self._compiled = compiled_for(nets[0], f"ensemble-{vectorize}", lambda _: (
-                compile_function(self._loss), compile_function(self._logits)))
+        # two functions (not partials, which share one code object): each compiles and recompiles on its own
+        self._loss, self._logits = loss, logits
+        self._compiled_loss, self._compiled_logits = compiled_for(nets[0], f"ensemble-{vectorize}", lambda _: (
+            compile_function(loss), compile_function(logits))) if compile else (None, None)
 
     def parameters(self) -> list[torch.Tensor]:
         """The stacked parameters, for an optimiser (one update of each is R nets' updates)."""
         return list(self.params.values())
 
-    def _run(self, which: int, *args: torch.Tensor) -> torch.Tensor:
-        """The eager function ``which`` (0: loss, 1: logits) on ``args``, or its compiled twin."""
-        eager = (self._loss, self._logits)[which]
-        if self._compiled is None or compilation_failed():
-            return eager(*args)
-        return compiled_or_eager(lambda: self._compiled[which](*args), lambda: eager(*args))
+    def _pass_loss(self, *args: torch.Tensor) -> torch.Tensor:
+        """``_weighted_loss`` of one pass, compiled where the ensemble compiles."""
+        return _compiled_or_eager(self._compiled_loss, self._loss, *args)
+
+    def _pass_logits(self, *args: torch.Tensor) -> torch.Tensor:
+        """``_logits`` of one pass, compiled where the ensemble compiles."""
+        return _compiled_or_eager(self._compiled_logits, self._logits, *args)
+
+    def _member(self, index: int) -> dict[str, torch.Tensor]:
+        """Member ``index``'s parameters: views of the stacked leaves."""
+        return {name: value[index] for name, value in self.params.items()}
 
     def accumulate_gradients(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, rows: int) -> None:
         """Add to each member's gradient that of its loss, sum over b of scale[r, b] x its cross-entropy on
@@ -77,22 +81,19 @@ class NetEnsemble:
         A batch is padded with zero-scale blank images to a whole number of passes, so every pass has one
         shape (one compilation); a padded image adds nothing to any gradient.
         """
-        padding = -x.shape[1] % rows
-        if padding:
-            x = torch.cat([x, x.new_zeros(x.shape[0], padding, *x.shape[2:])], 1)  # [R, B', C, H, W]
-            y = torch.cat([y, y.new_zeros(y.shape[0], padding)], 1)  # [R, B']
-            scale = torch.cat([scale, scale.new_zeros(scale.shape[0], padding)], 1)  # [R, B']
+        padded = math.ceil(x.shape[1] / rows) * rows
+        x, y, scale = (zero_padded(part, padded, dim=1) for part in (x, y, scale))  # [R, B', ...]
         for value in self.params.values():
             if value.grad is None:
                 value.grad = torch.zeros_like(value)
         for start in range(0, x.shape[1], rows):
             part = slice(start, start + rows)
             if self.vectorize:
-                self._run(0, self.params, x[:, part], y[:, part], scale[:, part]).backward()
+                self._pass_loss(self.params, x[:, part], y[:, part], scale[:, part]).backward()
                 continue
             for r in range(self.size):
-                member = {name: value[r] for name, value in self.params.items()}  # views of the stacked leaves
-                loss = self._run(0, member, x[r, part], y[r, part], scale[r, part])
+                member = self._member(r)
+                loss = self._pass_loss(member, x[r, part], y[r, part], scale[r, part])
                 for value, grad in zip(self.params.values(), torch.autograd.grad(loss, list(member.values()))):
                     value.grad[r] += grad
 
@@ -100,9 +101,8 @@ class NetEnsemble:
     def shared_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [R, B, K] of every net on one batch x [B, C, H, W]."""
         if self.vectorize:
-            return self._run(1, self.params, x.expand(self.size, *x.shape))
-        return torch.stack([self._run(1, {name: value[r] for name, value in self.params.items()}, x)
-                            for r in range(self.size)])
+            return self._pass_logits(self.params, x.expand(self.size, *x.shape))
+        return torch.stack([self._pass_logits(self._member(r), x) for r in range(self.size)])
 
     def train(self, mode: bool = True) -> None:
         """Train or eval mode for every net (the skeleton's modules)."""
@@ -111,8 +111,16 @@ class NetEnsemble:
     def net(self, index: int) -> nn.Module:
         """Net ``index`` as an ordinary module (a copy of its weights)."""
         net = copy.deepcopy(self.skeleton).to_empty(device=next(iter(self.params.values())).device)
-        net.load_state_dict({name: value[index].detach() for name, value in self.params.items()})
+        net.load_state_dict({name: value.detach() for name, value in self._member(index).items()})
         return net
+
+
+def _compiled_or_eager(compiled: Callable[..., torch.Tensor] | None, eager: Callable[..., torch.Tensor],
+                       *args: torch.Tensor) -> torch.Tensor:
+    """``compiled(*args)`` where there is a compiled function and compiling has not failed, else ``eager(*args)``."""
+    if compiled is None or compilation_failed():
+        return eager(*args)
+    return compiled_or_eager(lambda: compiled(*args), lambda: eager(*args))
 
 
 def _logits(skeleton: nn.Module, vectorize: bool, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -176,7 +184,7 @@ def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) 
     ensemble.train(False)
     images = x.shape[0]
     batch = min(batch, images)
-    x = torch.cat([x, x.new_zeros(-images % batch, *x.shape[1:])])  # blank images to whole batches: one shape
+    x = zero_padded(x, math.ceil(images / batch) * batch)  # blank images to whole batches: one shape
     logits = [ensemble.shared_logits(x[start:start + batch]) for start in range(0, x.shape[0], batch)]  # [R, b, K]
     if not all(torch.isfinite(part).all() for part in logits):
         raise FloatingPointError("a net's outputs are not finite")

@@ -141,6 +141,15 @@ def _compiled_embedding(net: nn.Module) -> Callable:
     return compiled_for(net, "embed", build)
 
 
+def zero_padded(x: torch.Tensor, length: int, dim: int = 0) -> torch.Tensor:
+    """x with zeros appended along ``dim`` up to ``length`` (x itself when it is that long already): one
+    compiled shape for the short last chunk of a pass."""
+    missing = length - x.shape[dim]
+    if missing <= 0:
+        return x
+    return torch.cat([x, x.new_zeros(*x.shape[:dim], missing, *x.shape[dim + 1:])], dim)
+
+
 def frozen_embedder(net: nn.Module, batch: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """A compiled ``net.embed`` [r, C, H, W] -> [r, D] with the weights held fixed; gradients reach the input.
 
@@ -153,8 +162,8 @@ def frozen_embedder(net: nn.Module, batch: int | None = None) -> Callable[[torch
 
     def compiled_embed(x: torch.Tensor) -> torch.Tensor:
         rows = x.shape[0]
-        if batch is not None and rows < batch:
-            x = torch.cat([x, x.new_zeros(batch - rows, *x.shape[1:])])
+        if batch is not None:
+            x = zero_padded(x, batch)
         return compiled(state, x.contiguous())[:rows]
 
     def embed(x: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import torch
 
+from cobra_lab.accel.memory import keep_freed_memory
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import load_profile
 from cobra_lab.ensemble import predict_ensemble
@@ -184,6 +185,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the report; its last line is the one-line summary."""
     args = parse_args(argv)
+    keep_freed_memory()  # as a run does
     device = resolve_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from cobra_lab.accel.memory import keep_freed_memory
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import resolve
 from cobra_lab.distill import distill
@@ -78,6 +79,7 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    keep_freed_memory()  # as a run does
     if min(args.iterations, args.parallel, args.threads or 1) < 1:
         parser.error("--iterations, --parallel and --threads must be at least 1")
     if args.child:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .accel.memory import keep_freed_memory
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
@@ -33,6 +34,7 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True,
     damaged stored file is reported, moved aside and recomputed, and a run (or distilled set) another process
     is computing is waited for and read back, never computed twice.
     """
+    keep_freed_memory()
     run = RunDir(config, root)
     stored = run.stored_result()
     if stored is not None:

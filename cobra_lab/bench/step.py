@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..accel.gradients import matched_layers
+from ..accel.memory import keep_freed_memory
 from ..accel.pooling import MeanPool2
 from ..augment import DSA
 from ..config import load_profile
@@ -551,6 +552,7 @@ def measure_all(args: argparse.Namespace) -> tuple[torch.device, Results, float,
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the report; its last line is the one-line summary."""
     args = parse_args(argv)
+    keep_freed_memory()  # as a run does
     if args.memory_of:
         return memory_child(args, resolve_device(args.device))
     device, results, dm_flops, conv_rate = measure_all(args)

@@ -260,6 +260,15 @@ def test_environment_variable_naming_a_file(variable: str, store: Path, tmp_path
     assert_clean(main(RUN), capsys.readouterr().err, store)
 
 
+def test_malloc_setting_other_than_0_or_1(store: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("COBRA_LAB_KEEP_MEMORY", "yes")
+    code = main(RUN)
+    err = capsys.readouterr().err
+    assert_clean(code, err, store)
+    assert "COBRA_LAB_KEEP_MEMORY 'yes'; choose one of: 0, 1" in err
+
+
 def test_environment_store_unwritable_for_a_sweep(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "grid.yaml").write_text(GRID)

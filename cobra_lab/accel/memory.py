@@ -14,6 +14,8 @@ import ctypes
 import os
 import sys
 
+from ..errors import check_choice
+
 M_TRIM_THRESHOLD = -1  # mallopt's parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
 HEAP_BLOCKS_UP_TO = 32 << 20  # bytes: the largest mmap threshold glibc accepts on 64-bit systems
@@ -24,9 +26,10 @@ _STATE: dict[str, bool] = {}
 
 def keep_freed_memory() -> bool:
     """Tune glibc's malloc for this process, once (see the module's docstring); whether it is tuned (False
-    without glibc's ``mallopt`` or with ``COBRA_LAB_KEEP_MEMORY=0``)."""
+    without glibc's ``mallopt`` or with ``COBRA_LAB_KEEP_MEMORY=0``; another value than 0 or 1 is a UserError)."""
+    setting = check_choice("COBRA_LAB_KEEP_MEMORY", os.environ.get("COBRA_LAB_KEEP_MEMORY", "1"), ("0", "1"))
     if "tuned" not in _STATE:
-        _STATE["tuned"] = os.environ.get("COBRA_LAB_KEEP_MEMORY", "1") != "0" and _mallopt()
+        _STATE["tuned"] = setting == "1" and _mallopt()
     return _STATE["tuned"]
 
 

@@ -60,8 +60,16 @@ def optional(check: Check) -> Check:
 
 
 def auto_or(check: Check) -> Check:
-    """The word ``auto``, or a value ``check`` accepts."""
-    return lambda name, value: value if value == "auto" else check(name, value)
+    """The word ``auto``, or a value ``check`` accepts (its error then says that ``auto`` is accepted too)."""
+    def checked(name: str, value: Any) -> Any:
+        if value == "auto":
+            return value
+        try:
+            return check(name, value)
+        except UserError as error:
+            raise UserError(f"{error} (or 'auto')") from None
+
+    return checked
 
 
 def dsa_strategy(name: str, value: Any) -> str:

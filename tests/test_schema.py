@@ -122,6 +122,7 @@ def test_eval_has_its_own_dsa_strategy() -> None:
     ({"distill.lr_img": "1"}, "distill.lr_img must be a positive number, got '1'"),
     ({"distill.dsa": 1}, "distill.dsa must be true or false, got 1"),
     ({"eval.runs": True}, "eval.runs must be an integer >= 1, got True"),
+    ({"eval.chunk": "small"}, "eval.chunk must be an integer >= 1, got 'small' (or 'auto')"),
     ({"mode": None}, "unknown mode None"),
 ])
 def test_values_of_the_wrong_type_are_refused(overrides: dict, message: str) -> None:

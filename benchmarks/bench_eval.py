@@ -16,7 +16,6 @@ import copy
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from cobra_lab.accel.memory import keep_freed_memory
+from cobra_lab.bench.children import child_last_line
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import load_profile
 from cobra_lab.ensemble import predict_ensemble
@@ -111,11 +111,8 @@ def child_times(size: str, name: str, args: argparse.Namespace) -> dict:
                str(args.paper_epochs), "--ipc", str(args.ipc), "--test-images", str(args.test_images), "--device",
                args.device, "--chunk", str(args.chunk), "--compile" if args.compile else "--no-compile",
                *(["--threads", str(args.threads)] if args.threads is not None else [])]
-    done = subprocess.run([sys.executable, __file__, *options], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SystemExit(f"bench_eval: timing {name!r} at the {size} size failed: {last}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(child_last_line([sys.executable, __file__, *options],
+                                      f"bench_eval: timing {name!r} at the {size} size"))
 
 
 def measure(size: str, args: argparse.Namespace, device: torch.device) -> dict:

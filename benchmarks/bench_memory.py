@@ -12,11 +12,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from cobra_lab.bench.children import child_last_line
 from cobra_lab.bench.results import write_results
 
 SETTINGS = {"default": "0", "kept": "1"}  # COBRA_LAB_KEEP_MEMORY of each setting's processes
@@ -24,29 +24,29 @@ EVAL_PATHS = {"eval_sequential": "sequential", "eval_ensemble": "ensemble compil
 HERE = Path(__file__).resolve().parent
 
 
-def run_script(name: str, options: list[str]) -> str:
-    """Standard output of benchmarks/<name>.py run with ``options`` in a fresh Python process."""
-    done = subprocess.run([sys.executable, str(HERE / f"{name}.py"), *options], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SystemExit(f"bench_memory: {name}.py failed: {last}")
-    return done.stdout
+def run_script(name: str, options: list[str], keep: str) -> str:
+    """The last line benchmarks/<name>.py prints, run with ``options`` in a fresh Python process whose
+    COBRA_LAB_KEEP_MEMORY is ``keep``."""
+    return child_last_line([sys.executable, str(HERE / f"{name}.py"), *options], f"bench_memory: {name}.py",
+                           env={**os.environ, "COBRA_LAB_KEEP_MEMORY": keep})
 
 
-def dm_step_seconds(steps: int) -> float:
-    """Median seconds of our COBRA DM step at G = 10 (quick profile), timed by bench_step.py in a fresh process."""
+def dm_step_seconds(steps: int, keep: str) -> float:
+    """Median seconds of our COBRA DM step at G = 10 (quick profile), timed by bench_step.py in a fresh process
+    with COBRA_LAB_KEEP_MEMORY ``keep``."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "step.json"
         run_script("bench_step", ["--profile", "quick", "--methods", "dm", "--groups", "10", "--steps", str(steps),
-                                  "--no-memory", "--json", str(out)])
+                                  "--no-memory", "--json", str(out)], keep)
         records = json.loads(out.read_text())["records"]
     return next(r["seconds"] for r in records if r["mode"] == "cobra" and r["implementation"] == "ours")
 
 
-def eval_epoch_seconds(path: str, epochs: int) -> float:
-    """Seconds of one quick evaluation epoch on ``path`` (a bench_eval.py path), timed in a fresh process."""
-    printed = run_script("bench_eval", ["--sizes", "quick", "--child", path, "--quick-epochs", str(epochs)])
-    return json.loads(printed.strip().splitlines()[-1])["epoch_s"]
+def eval_epoch_seconds(path: str, epochs: int, keep: str) -> float:
+    """Seconds of one quick evaluation epoch on ``path`` (a bench_eval.py path), timed in a fresh process with
+    COBRA_LAB_KEEP_MEMORY ``keep``."""
+    printed = run_script("bench_eval", ["--sizes", "quick", "--child", path, "--quick-epochs", str(epochs)], keep)
+    return json.loads(printed)["epoch_s"]
 
 
 def measure(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
@@ -56,10 +56,9 @@ def measure(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
     for round_index in range(args.rounds):
         for setting, keep in SETTINGS.items():
             print(f"bench_memory: round {round_index + 1}/{args.rounds}: {setting}", file=sys.stderr, flush=True)
-            os.environ["COBRA_LAB_KEEP_MEMORY"] = keep  # the children's setting
-            times[setting]["dm_step"].append(dm_step_seconds(args.steps))
+            times[setting]["dm_step"].append(dm_step_seconds(args.steps, keep))
             for key, path in EVAL_PATHS.items():
-                times[setting][key].append(eval_epoch_seconds(path, args.epochs))
+                times[setting][key].append(eval_epoch_seconds(path, args.epochs, keep))
     return times
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .accel.compiled import compilation_failed, compile_function, compiled_for, compiled_or_eager, zero_padded
+from .accel.compiled import compile_function, compiled_for, compiled_or_eager, zero_padded
 from .training import sgd_epochs
 
 
@@ -117,8 +117,9 @@ class NetEnsemble:
 
 def _compiled_or_eager(compiled: Callable[..., torch.Tensor] | None, eager: Callable[..., torch.Tensor],
                        *args: torch.Tensor) -> torch.Tensor:
-    """``compiled(*args)`` where there is a compiled function and compiling has not failed, else ``eager(*args)``."""
-    if compiled is None or compilation_failed():
+    """``compiled(*args)`` where there is a compiled function (``compiled_or_eager``: eager once compiling has
+    failed), else ``eager(*args)``."""
+    if compiled is None:
         return eager(*args)
     return compiled_or_eager(lambda: compiled(*args), lambda: eager(*args))
 

@@ -1,6 +1,5 @@
 """benchmarks/bench_memory.py: each setting's processes get its COBRA_LAB_KEEP_MEMORY, and the summary line."""
 import json
-import os
 import re
 
 import pytest
@@ -14,10 +13,8 @@ def bench_memory():
 
 def test_each_setting_is_timed_in_its_own_processes_and_summarised(bench_memory, monkeypatch, tmp_path, capsys):
     seconds = {"0": 2.0, "1": 1.5}  # by the children's COBRA_LAB_KEEP_MEMORY
-    monkeypatch.setattr(bench_memory, "dm_step_seconds", lambda steps: seconds[os.environ["COBRA_LAB_KEEP_MEMORY"]])
-    monkeypatch.setattr(bench_memory, "eval_epoch_seconds",
-                        lambda path, epochs: seconds[os.environ["COBRA_LAB_KEEP_MEMORY"]] / 2)
-    monkeypatch.setenv("COBRA_LAB_KEEP_MEMORY", "1")
+    monkeypatch.setattr(bench_memory, "dm_step_seconds", lambda steps, keep: seconds[keep])
+    monkeypatch.setattr(bench_memory, "eval_epoch_seconds", lambda path, epochs, keep: seconds[keep] / 2)
     out = tmp_path / "memory.json"
     assert bench_memory.main(["--rounds", "2", "--json", str(out)]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
@@ -28,7 +25,7 @@ def test_each_setting_is_timed_in_its_own_processes_and_summarised(bench_memory,
 
 
 def test_the_dm_step_is_read_from_bench_step(bench_memory):
-    seconds = bench_memory.dm_step_seconds(1)
+    seconds = bench_memory.dm_step_seconds(1, "1")
     assert 0 < seconds < 60
 
 
@@ -36,3 +33,15 @@ def test_bad_counts_give_one_line(bench_memory, capsys):
     with pytest.raises(SystemExit):
         bench_memory.main(["--steps", "0"])
     assert re.search(r"error: --rounds, --steps and --epochs must be at least 1", capsys.readouterr().err)
+
+
+def test_a_child_gets_its_settings_variable(bench_memory, monkeypatch):
+    seen = []
+
+    def child(command, what, env):
+        seen.append(env["COBRA_LAB_KEEP_MEMORY"])
+        return '{"epoch_s": 0.25}'
+
+    monkeypatch.setattr(bench_memory, "child_last_line", child)
+    assert bench_memory.eval_epoch_seconds("sequential", 1, "0") == 0.25
+    assert seen == ["0"]

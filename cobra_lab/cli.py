@@ -15,7 +15,7 @@ from .errors import UserError
 from .paths import check_writable
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
-DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
+DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups", "render")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -54,6 +54,8 @@ def _add_bias_options(parser: argparse.ArgumentParser) -> None:
                         help="fraction rho of train group labels replaced by a wrong group, in [0, 1] (default 0)")
     parser.add_argument("--known-groups", type=_number, help="fraction eta of train group labels known, in (0, 1]; "
                         "the rest imputed by K-means (default 1)")
+    parser.add_argument("--render", help="clean (default), or reference: the pixels the published FairDD / COBRA "
+                        "code paints (cfmnist_bg's background arithmetic overflows there)")
     parser.add_argument("--seed", type=_number, default=0, help="seed of every random choice (default 0)")
 
 

@@ -20,10 +20,7 @@ from .store import RunDir
 def load_data(config: dict, data_root: str | Path | None = None):
     """The dataset a resolved config names, with its bias and group options, from ``data_root`` (None: the
     default data folder)."""
-    options = config["data"]
-    return load(config["dataset"], skew=options["skew"], gap=options["gap"], semantic_gap=options["semantic_gap"],
-                group_noise=options["group_noise"], known_groups=options["known_groups"], seed=config["seed"],
-                root=data_root)
+    return load(config["dataset"], **config["data"], seed=config["seed"], root=data_root)
 
 
 def run_one(config: dict, root: str | Path | None = None, progress: bool = True,

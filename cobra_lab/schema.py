@@ -51,8 +51,9 @@ def device(name: str, value: Any) -> str:
 # --- sections -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class DataConfig(Section):
-    """The bias and group options of the dataset. Their ranges depend on the benchmark (the skew's lower bound
-    is 1 / groups; natural-group sets take no skew or gap), so ``data.loader.resolve_params`` checks them."""
+    """The bias, group and painting options of the dataset. Their ranges depend on the benchmark (the skew's
+    lower bound is 1 / groups; natural-group sets take no skew or gap; only some sets have a reference
+    painting), so ``data.loader.resolve_params`` checks them."""
 
     name: ClassVar[str] = "data"
     skew: float | None = option(lambda name, value: value, None)  # None: the loader's default (0.9)
@@ -60,6 +61,7 @@ class DataConfig(Section):
     semantic_gap: float = option(lambda name, value: value, 0.0)
     group_noise: float = option(lambda name, value: value, 0.0)
     known_groups: float = option(lambda name, value: value, 1.0)
+    render: str = option(lambda name, value: value, "clean", later=True)
 
 
 @dataclass(frozen=True, kw_only=True)

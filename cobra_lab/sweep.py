@@ -39,9 +39,10 @@ from .errors import UserError, check_bool, check_choice, check_int
 from .paths import check_writable
 from .ray_backend import RayOptions, run_groups
 from .runner import run_one
+from .schema import DataConfig
 from .store import RunDir, default_root, run_id, synset_id
 
-DATA_KEYS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups")
+DATA_KEYS = tuple(DataConfig.keys())  # a grid's data: keys, the run config's data section
 MAX_RUNS = 10_000  # a larger grid is refused unless asked for (cobra-lab sweep --yes, run_grid(max_runs=None))
 METRIC_KEYS = ("acc", "acc_std", "eod_mean", "eod_mean_std", "eod_max", "eod_max_std", "fpr_gap_mean",
                "fpr_gap_max", "runs", "distill_seconds", "eval_seconds", "seconds")

@@ -108,6 +108,8 @@ CLI_CASES = [
     ("gap-too-high", [*RUN, "--gap", "9"]),
     ("semantic-gap-inf", [*RUN, "--semantic-gap", "inf"]),
     ("semantic-gap-negative", [*RUN, "--semantic-gap", "-1"]),
+    ("render-typo", [*RUN, "--render", "refrence"]),
+    ("render-where-alike", [*RUN, "--dataset", "cdigits_fg", "--set", "data.render=reference"]),
     ("group-noise-above-one", [*RUN, "--group-noise", "2"]),
     ("known-groups-zero", [*RUN, "--known-groups", "0"]),
     ("seed-negative", [*RUN, "--seed", "-1"]),

@@ -43,6 +43,22 @@ def test_renderers_pad_top_left_and_colour() -> None:
     assert bgc[0, 0, 15, 15] == round(255 * 155 / 255)  # colour * (1 - v/255), v = 100, red channel
 
 
+def test_background_as_the_reference_code_paints_it() -> None:
+    """The overflowing arithmetic wraps modulo 256: the background is the colour, a white object pixel (1, 1, 1)
+    whatever the colour, a mid-gray one on red (255, 128, 128)."""
+    gray = torch.zeros(10, 1, 28, 28, dtype=torch.uint8)
+    gray[:, :, 10, 10] = 255
+    gray[:, :, 11, 11] = 128
+    a = torch.arange(10)
+    out = bias.bg_continuous_as_coded(gray, a)  # [10, 3, 32, 32]
+    assert out.shape == (10, 3, 32, 32) and out.dtype == torch.uint8
+    assert torch.equal(out[:, :, 0, 0], bias.PALETTE) and torch.equal(out[:, :, 20, 20], bias.PALETTE)
+    assert (out[:, :, 14, 14] == 1).all()
+    assert out[0, :, 15, 15].tolist() == [255, 128, 128]
+    clean = bias.bg_continuous(gray, a)
+    assert torch.equal(clean[:, :, 0, 0], out[:, :, 0, 0]) and not torch.equal(clean[:, :, 15, 15], out[:, :, 15, 15])
+
+
 def test_grayscale_matches_pil() -> None:
     rgb = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8, generator=gen())
     ours = bias.grayscale(rgb)

@@ -41,7 +41,7 @@ def test_split_types_and_params(cfmnist_bg: GroupedData) -> None:
         assert all(t.dtype == torch.int64 for t in (split.y, split.a, split.a_observed))
         assert -1.0 <= float(split.x.min()) and float(split.x.max()) <= 1.0  # mean = std = 0.5
     assert cfmnist_bg.params == {"name": "cfmnist_bg", "skew": 0.9, "gap": 0, "semantic_gap": 0.0,
-                                 "group_noise": 0.0, "known_groups": 1.0, "seed": 0}
+                                 "group_noise": 0.0, "known_groups": 1.0, "seed": 0, "render": "clean"}
     assert cfmnist_bg.class_names[0] == "T-shirt/top" and len(cfmnist_bg.group_names) == 10
 
 
@@ -66,11 +66,31 @@ def test_seeds(isolated_data_root: Path) -> None:
     ({"known_groups": -0.1}, r"known-groups must be in \[0, 1\], got -0.1"),
     ({"semantic_gap": -1.0}, r"semantic-gap must be in \[0, inf\], got -1.0"),
     ({"seed": -1}, r"seed must be an integer >= 0"),
+    ({"render": "refrence"}, r"unknown render 'refrence'; choose one of: clean, reference"),
 ])
 def test_bad_values(isolated_data_root: Path, options: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load("cdigits_bg", **options)
     assert not (isolated_data_root / "cache").exists()  # nothing built
+
+
+def test_reference_render_repaints_only_the_objects(isolated_data_root: Path) -> None:
+    clean, reference = load("cdigits_bg"), load("cdigits_bg", render="reference")
+    assert reference.params["render"] == "reference"
+    for ours, theirs in ((clean.train, reference.train), (clean.test, reference.test)):
+        assert torch.equal(ours.y, theirs.y) and torch.equal(ours.a, theirs.a)
+        assert torch.equal(ours.x[:, :, :4], theirs.x[:, :, :4])  # the padding rows: background colour alike
+        assert not torch.equal(ours.x, theirs.x)
+    files = sorted(path.name for path in (isolated_data_root / "cache").glob("cdigits_bg-*.pt"))
+    clean_key = {"name": "cdigits_bg", "skew": 0.9, "gap": 0, "seed": 0}  # the key before render existed
+    assert len(files) == 2 and loader._cache_path(isolated_data_root, clean_key, "").name in files
+
+
+def test_reference_render_only_where_it_differs(isolated_data_root: Path) -> None:
+    with pytest.raises(UserError, match="cdigits_fg is painted as the reference code paints it already; "
+                                        "render=reference applies to cdigits_bg, cfmnist_bg"):
+        load("cdigits_fg", render="reference")
+    assert not (isolated_data_root / "cache").exists()
 
 
 def test_unknown_name_lists_names() -> None:

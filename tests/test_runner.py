@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import yaml
 
 from cobra_lab import runner
 from cobra_lab.cli import main
@@ -71,6 +72,15 @@ def test_full_baseline_and_options_change_the_run_id(tmp_path):
     from cobra_lab.store import run_id
     assert len({run_id(a), run_id(b), run_id(c)}) == 3
     assert c["distill"]["distance"] == "l1" and c["distill"]["warmup_epochs"] == 10
+
+
+def test_the_reference_render_is_distilled_and_stored_on_its_own(tmp_path):
+    clean = run_one(resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke"), root=tmp_path, progress=False)
+    reference = run_one(resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", data={"render": "reference"}),
+                        root=tmp_path, progress=False)
+    assert reference["run_id"] != clean["run_id"] and len(list((tmp_path / "synsets").iterdir())) == 2
+    stored = yaml.safe_load((tmp_path / "runs" / reference["run_id"] / "config.yaml").read_text())
+    assert stored["data"]["render"] == "reference"
 
 
 @pytest.mark.parametrize("method", ["dm", "dc"])

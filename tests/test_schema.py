@@ -91,6 +91,13 @@ def test_a_config_stored_before_the_later_options_keeps_its_id() -> None:
     assert run_id(old) == run_id(config) and with_defaults(old) == config
 
 
+def test_the_reference_render_is_another_run_and_synthetic_set() -> None:
+    config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke")
+    other = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", data={"render": "reference"})
+    assert config["data"]["render"] == "clean" and other["data"]["render"] == "reference"
+    assert run_id(other) != run_id(config) and synset_id(other) != synset_id(config)
+
+
 def test_profiles_are_completed_and_values_normalised() -> None:
     assert load_profile("quick")["methods"]["full"]["eval"]["group_weighting"] == "none"
     config = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke",

@@ -19,6 +19,7 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal"
                  "Ankle boot")
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 PIXEL_KEYS = ("train_x", "train_y", "train_a", "test_x", "test_y", "test_a")
+RENDERS = ("clean", "reference")  # data.render: our colouring, or the reference code's pixels where they differ
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,16 @@ class Benchmark:
     majority: tuple[int, ...] | None = None  # designated majority group per class; None: natural groups
     render: bias.Render | None = None  # paints base images given their groups
     duplicate_test: bool = False  # test = every test image in every group (else group-balanced draw)
+    reference_render: bias.Render | None = None  # the reference code's painting, where it differs from ``render``
 
     @property
     def num_groups(self) -> int:
         return len(self.group_names)
 
-    def build(self, source: Source, skew: float | None, gap: int, seed: int, with_test: bool = True
-              ) -> dict[str, torch.Tensor]:
+    def build(self, source: Source, skew: float | None, gap: int, seed: int, with_test: bool = True,
+              render: str = "clean") -> dict[str, torch.Tensor]:
         """The uint8 splits with their classes and true groups (keys PIXEL_KEYS; train only without
-        ``with_test``: the same train pixels, faster), ready to cache.
+        ``with_test``: the same train pixels, faster), painted by ``render`` (one of RENDERS), ready to cache.
 
         GAP corrupts every minority image (group != its class's majority group) in train and test alike:
         the corruption is part of what the group looks like, not a property of one split."""
@@ -58,9 +60,10 @@ class Benchmark:
             test_a = bias.balanced_groups(test_y, len(self.class_names), self.num_groups, gen)  # [M]
         out = {"train_y": source.train_y, "train_a": train_a, "test_y": test_y, "test_a": test_a}
         gap_gen = generator(seed, "gap")
+        paint = self.reference_render if render == "reference" else self.render
         for split, x in (("train", source.train_x), ("test", test_x))[:2 if with_test else 1]:
             y, a = out[f"{split}_y"], out[f"{split}_a"]
-            pixels = bias.render_in_chunks(self.render, x, a)  # [N, 3, H, W] uint8
+            pixels = bias.render_in_chunks(paint, x, a)  # [N, 3, H, W] uint8
             minority = bias.minority_mask(y, a, majority)  # [N] bool
             pixels[minority] = bias.apply_gap(pixels[minority], gap, gap_gen)
             out[f"{split}_x"] = pixels
@@ -70,9 +73,11 @@ class Benchmark:
 BENCHMARKS: Registry[Benchmark] = Registry("dataset")
 
 
-def _colour(source: str, class_names: tuple[str, ...], render: bias.Render, duplicate_test: bool = False) -> Benchmark:
+def _colour(source: str, class_names: tuple[str, ...], render: bias.Render, duplicate_test: bool = False,
+            reference_render: bias.Render | None = None) -> Benchmark:
     """A 10-colour benchmark: class k's majority colour is palette entry k."""
-    return Benchmark(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test)
+    return Benchmark(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test,
+                     reference_render)
 
 
 @BENCHMARKS.register("cmnist_fg")
@@ -95,8 +100,9 @@ def cfmnist_fg() -> Benchmark:
 
 @BENCHMARKS.register("cfmnist_bg")
 def cfmnist_bg() -> Benchmark:
-    """Gray Fashion-MNIST objects over their group's background colour."""
-    return _colour("fashion_mnist", FASHION_NAMES, bias.bg_continuous)
+    """Gray Fashion-MNIST objects over their group's background colour (``render: reference``: the reference
+    code's overflowing arithmetic)."""
+    return _colour("fashion_mnist", FASHION_NAMES, bias.bg_continuous, reference_render=bias.bg_continuous_as_coded)
 
 
 @BENCHMARKS.register("cdigits_fg")
@@ -107,8 +113,10 @@ def cdigits_fg() -> Benchmark:
 
 @BENCHMARKS.register("cdigits_bg")
 def cdigits_bg() -> Benchmark:
-    """Gray scikit-learn digits over their group's background; test = every test image in every colour."""
-    return _colour("digits", DIGIT_NAMES, bias.bg_continuous, duplicate_test=True)
+    """Gray scikit-learn digits over their group's background; test = every test image in every colour
+    (``render: reference``: cfmnist_bg's reference arithmetic)."""
+    return _colour("digits", DIGIT_NAMES, bias.bg_continuous, duplicate_test=True,
+                   reference_render=bias.bg_continuous_as_coded)
 
 
 @BENCHMARKS.register("cifar10s")

@@ -1,12 +1,13 @@
 """Biased splits as pure functions on uint8 images: colour rendering (10-colour palette), grayscale
 groups (CIFAR10-S), skewed / balanced group assignment, the GAP corruption ladder and the semantic GAP.
 
-The FairDD reference code's Fashion-MNIST background arithmetic overflows uint8,
-so for the continuous-intensity background sets we implement a clean colouring instead. Its literal
-intent, v + colour * (1 - v/255), paints white objects on the colour and so erases every object on the
-white (and nearly on the pale-yellow) background; we paint the object dark instead,
-out = colour * (1 - v/255): the background (v = 0) is exactly the colour, as in the reference, and the
-object is dark as in the reference's actual output and in MNIST BG (black digit on the colour).
+The FairDD reference code's Fashion-MNIST background arithmetic overflows uint8, so for the continuous-intensity
+background sets our default is a clean colouring. Its literal intent, v + colour * (1 - v/255), paints white
+objects on the colour and so erases every object on the white (and nearly on the pale-yellow) background; we
+paint the object dark instead, out = colour * (1 - v/255): the background (v = 0) is exactly the colour, as in
+the reference, and the object is dark as in the reference's actual output and in MNIST BG (black digit on the
+colour). ``bg_continuous_as_coded`` reproduces the reference's actual pixels, overflow and all
+(``data.render: reference``), for comparing with numbers published from that code.
 """
 from __future__ import annotations
 
@@ -60,6 +61,16 @@ def bg_continuous(gray: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """Continuous background: colour * (1 - v/255), so v = 0 is the colour and the object is dark."""
     v = pad32(gray).to(torch.int32)  # [N, 1, 32, 32] in 0..255
     return ((_colours(a) * (255 - v) + 127) // 255).to(torch.uint8)  # [N, 3, 32, 32]
+
+
+def bg_continuous_as_coded(gray: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """The reference code's background arithmetic as it runs: out = 255 + (1 - v/255) * (colour/255 - 255) in
+    float32, times 255, cast to uint8 wrapping modulo 256. The background (v = 0) is the colour; object pixels
+    wrap into a dark texture that depends on the colour (v = 255 gives (1, 1, 1))."""
+    v = pad32(gray).float()  # [N, 1, 32, 32] in 0..255
+    start = _colours(a).float() / 255 - 255  # [N, 3, 1, 1]
+    out = (255 + (255 - v) / 255 * start) * 255  # [N, 3, 32, 32], in [0, 65025]
+    return out.to(torch.int64).remainder(256).to(torch.uint8)
 
 
 def grayscale(rgb: torch.Tensor) -> torch.Tensor:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UserError, check_int, check_range
+from ..errors import UserError, check_choice, check_int, check_range
 from ..io import config_hash
 from . import bias
-from .benchmarks import BENCHMARKS, PIXEL_KEYS, Benchmark
+from .benchmarks import BENCHMARKS, PIXEL_KEYS, RENDERS, Benchmark
 from .cache import cached
 from .groups import observe_groups
 from .sources import data_root, load_source
@@ -20,8 +20,13 @@ DEFAULT_SKEW = 0.9
 
 
 def resolve_params(name: str, bench: Benchmark, *, skew: float | None, gap: float, semantic_gap: float,
-                   group_noise: float, known_groups: float, seed: int) -> dict:
+                   group_noise: float, known_groups: float, seed: int, render: str = "clean") -> dict:
     """Validated parameters with defaults filled in; a one-line UserError for any bad value."""
+    render = check_choice("render", render, RENDERS)
+    if render == "reference" and bench.reference_render is None:
+        with_reference = [other for other in BENCHMARKS.names() if BENCHMARKS.build(other).reference_render]
+        raise UserError(f"{name} is painted as the reference code paints it already; render=reference applies to "
+                        f"{', '.join(with_reference)}")
     gap = check_int("gap", gap, 0, len(bias.GAP_STEPS))
     semantic_gap = check_range("semantic-gap", semantic_gap, 0, float("inf"))
     if bench.majority is None:
@@ -37,13 +42,18 @@ def resolve_params(name: str, bench: Benchmark, *, skew: float | None, gap: floa
         raise UserError("known-groups must be > 0: imputing groups needs some known labels, got 0")
     return {"name": name, "skew": skew, "gap": gap, "semantic_gap": semantic_gap,
             "group_noise": check_range("group-noise", group_noise, 0, 1), "known_groups": known_groups,
-            "seed": check_int("seed", seed, 0)}
+            "seed": check_int("seed", seed, 0), "render": render}
 
 
 def _cache_path(root: str | os.PathLike | None, key: dict, suffix: str) -> Path:
     """``<data root>/cache/<name>-<hash of key and CACHE_VERSION><suffix>.pt``."""
     digest = config_hash({**key, "version": CACHE_VERSION})
     return data_root(root) / "cache" / f"{key['name']}-{digest}{suffix}.pt"
+
+
+def _without_clean(key: dict) -> dict:
+    """A cache key without ``render`` where it is clean, so the caches built before it existed are found."""
+    return {name: value for name, value in key.items() if (name, value) != ("render", "clean")}
 
 
 def _normalised(pixels: torch.Tensor, bench: Benchmark) -> torch.Tensor:
@@ -65,21 +75,22 @@ def _split(pixels: dict[str, torch.Tensor], split: str, observed: torch.Tensor, 
 
 
 def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: float = 0.0,
-         group_noise: float = 0.0, known_groups: float = 1.0, seed: int = 0,
+         group_noise: float = 0.0, known_groups: float = 1.0, seed: int = 0, render: str = "clean",
          root: str | os.PathLike | None = None, cache: bool = True) -> GroupedData:
     """The benchmark ``name`` with the given bias parameters, built once and then read from the data cache.
 
-    Two cache files: the uint8 pixels keyed by (name, skew, gap, seed), and, only with group noise or partial
-    labels, the observed train groups keyed by every parameter but the semantic GAP (applied at load)."""
+    Two cache files: the uint8 pixels keyed by (name, skew, gap, seed, and render where not clean), and, only
+    with group noise or partial labels, the observed train groups keyed by every parameter but the semantic GAP
+    (applied at load)."""
     bench = BENCHMARKS.build(name)
     params = resolve_params(name, bench, skew=skew, gap=gap, semantic_gap=semantic_gap, group_noise=group_noise,
-                            known_groups=known_groups, seed=seed)
+                            known_groups=known_groups, seed=seed, render=render)
 
     def build_pixels() -> dict[str, torch.Tensor]:
         source = load_source(bench.source, root, params["seed"])
-        return bench.build(source, params["skew"], params["gap"], params["seed"])
+        return bench.build(source, params["skew"], params["gap"], params["seed"], render=params["render"])
 
-    pixel_key = {key: params[key] for key in ("name", "skew", "gap", "seed")}
+    pixel_key = _without_clean({key: params[key] for key in ("name", "skew", "gap", "seed", "render")})
     pixels = cached(_cache_path(root, pixel_key, ""), PIXEL_KEYS, build_pixels, enabled=cache)
     observed = pixels["train_a"].clone()  # [N]
     if params["group_noise"] or params["known_groups"] < 1:
@@ -88,7 +99,7 @@ def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: fl
             return {"a_observed": observe_groups(pixels["train_x"], pixels["train_a"], bench.num_groups,
                                                  params["group_noise"], params["known_groups"], params["seed"])}
 
-        group_key = {key: value for key, value in params.items() if key != "semantic_gap"}
+        group_key = _without_clean({key: value for key, value in params.items() if key != "semantic_gap"})
         observed = cached(_cache_path(root, group_key, "-groups"), ("a_observed",), build_groups,
                           enabled=cache)["a_observed"]
     return GroupedData(name=name,
@@ -98,13 +109,14 @@ def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: fl
                        mean=bench.mean, std=bench.std, params=params)
 
 
-def load_train(name: str, *, skew: float | None = None, gap: int = 0, seed: int = 0,
+def load_train(name: str, *, skew: float | None = None, gap: int = 0, seed: int = 0, render: str = "clean",
                root: str | os.PathLike | None = None, source=None) -> Split:
     """Only the train split of ``name`` at (skew, gap), uncached: the same images as ``load`` gives, built
     faster, for live views that visit many settings. Pass ``source`` (a loaded base set) to skip reading it."""
     bench = BENCHMARKS.build(name)
     params = resolve_params(name, bench, skew=skew, gap=gap, semantic_gap=0.0, group_noise=0.0, known_groups=1.0,
-                            seed=seed)
+                            seed=seed, render=render)
     source = source or load_source(bench.source, root, params["seed"])
-    pixels = bench.build(source, params["skew"], params["gap"], params["seed"], with_test=False)
+    pixels = bench.build(source, params["skew"], params["gap"], params["seed"], with_test=False,
+                         render=params["render"])
     return _split(pixels, "train", pixels["train_a"].clone(), bench, 0.0)

@@ -7,7 +7,7 @@
 #
 # Settings (environment): DEVICE (cuda), PYTHON (python3), DEADLINE (570: seconds for the whole script; the cell
 # gets what the first two steps leave), BENCH_SECONDS (150: the benchmark's limit), BENCH_ARGS (extra bench_step.py
-# options, e.g. "--methods dm dc"), RUN_ARGS (passed on to gpu_paper_cell.sh), PROFILE (paper).
+# options, e.g. "--methods dm dc"), RUN_ARGS and RENDER (passed on to gpu_paper_cell.sh), PROFILE (paper).
 # The Fashion-MNIST files travel as data/fashion-mnist-gz (see gpu_paper_cell.sh).
 # On the CPU, as the tests run it: DEVICE=cpu PROFILE=smoke BENCH_ARGS="--profile quick ..." benchmarks/gpu_checks.sh
 set -uo pipefail

@@ -1,8 +1,9 @@
 """Our runs of one Table 1 cell beside the paper's: EOD (Acc), the differences, and each run's times.
 
 Reads the JSON lines ``cobra-lab run --json`` printed (one file per run, as benchmarks/gpu_paper_cell.sh writes
-them) and Table 1 from cobra_lab/paper_values.yaml. EOD is EOD_max, the paper's definition (Eq. 3).
-Usage: ``python benchmarks/paper_cell_report.py RUN.json [RUN.json ...]``.
+them) and Table 1 from cobra_lab/paper_values.yaml. EOD is EOD_max, the paper's definition (Eq. 3). The render
+column is ``data.render``: clean (ours) or reference (the pixels the published code paints).
+Usage: ``python benchmarks/paper_cell_report.py RUN.json [RUN.json ...] [--json RESULTS.json]``.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from cobra_lab.bench.results import write_results
 from cobra_lab.paper import cell
 from cobra_lab.store import RunDir
 
@@ -28,29 +30,43 @@ def read_run(path: Path) -> dict:
     return metrics
 
 
-def report(runs: list[dict]) -> list[str]:
-    """One row per run: ours and the paper's EOD (Acc), the gaps, whether within tolerance, the times."""
-    head = (f"{'dataset':11} {'method':6} {'mode':7} {'ipc':>3} {'profile':7} {'iters':>6} {'nets':>4} "
-            f"{'ours EOD (Acc)':>17} {'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} {'distill s':>9} "
-            f"{'eval s':>8} {'run s':>8}")
+def compare(run: dict) -> dict:
+    """One run's setting, ours and the paper's EOD_max and accuracy, the gaps, whether close, and its times."""
+    config = run["config"]
+    paper = cell(1, dataset=config["dataset"], ipc=config["ipc"], method=config["method"], mode=config["mode"])
+    row = {"dataset": config["dataset"], "method": config["method"], "mode": config["mode"], "ipc": config["ipc"],
+           "profile": config["profile"], "render": config["data"]["render"],
+           "iterations": config["distill"]["iterations"], "nets": run["runs"], "eod_max": run["eod_max"],
+           "acc": run["acc"], "paper_eod_max": None, "paper_acc": None, "d_eod": None, "d_acc": None, "close": None,
+           "distill_seconds": run.get("distill_seconds", 0.0), "eval_seconds": run.get("eval_seconds", 0.0),
+           "seconds": run.get("seconds", 0.0), "stored": bool(run.get("cached")), "run_dir": run["run_dir"]}
+    if paper is not None:
+        row.update(paper_eod_max=paper[0], paper_acc=paper[1], d_eod=run["eod_max"] - paper[0],
+                   d_acc=run["acc"] - paper[1])
+        row["close"] = abs(row["d_eod"]) <= EOD_POINTS and abs(row["d_acc"]) <= ACC_POINTS
+    return row
+
+
+def report(rows: list[dict]) -> list[str]:
+    """One line per ``compare`` row: ours and the paper's EOD (Acc), the gaps, whether within tolerance, the
+    times."""
+    head = (f"{'dataset':11} {'method':6} {'mode':7} {'ipc':>3} {'profile':7} {'render':9} {'iters':>6} "
+            f"{'nets':>4} {'ours EOD (Acc)':>17} {'paper EOD (Acc)':>17} {'dEOD':>6} {'dAcc':>6} {'close':>5} "
+            f"{'distill s':>9} {'eval s':>8} {'run s':>8}")
     lines = [head, "-" * len(head)]
-    for run in runs:
-        config = run["config"]
-        paper = cell(1, dataset=config["dataset"], ipc=config["ipc"], method=config["method"], mode=config["mode"])
-        ours = f"{run['eod_max']:.2f} ({run['acc']:.1f})"
-        if paper is None:
+    for row in rows:
+        ours = f"{row['eod_max']:.2f} ({row['acc']:.1f})"
+        if row["close"] is None:
             reference, gaps, close = "-", f"{'-':>6} {'-':>6}", "-"
         else:
-            d_eod, d_acc = run["eod_max"] - paper[0], run["acc"] - paper[1]
-            reference = f"{paper[0]:.2f} ({paper[1]:.1f})"
-            gaps = f"{d_eod:>+6.1f} {d_acc:>+6.1f}"
-            close = "yes" if abs(d_eod) <= EOD_POINTS and abs(d_acc) <= ACC_POINTS else "no"
-        stored = " (stored)" if run.get("cached") else ""
-        lines.append(f"{config['dataset']:11} {config['method']:6} {config['mode']:7} {config['ipc']:>3} "
-                     f"{config['profile']:7} {config['distill']['iterations']:>6} {run['runs']:>4} {ours:>17} "
-                     f"{reference:>17} {gaps} {close:>5} "
-                     f"{run.get('distill_seconds', 0.0):>9.1f} {run.get('eval_seconds', 0.0):>8.1f} "
-                     f"{run.get('seconds', 0.0):>8.1f}{stored}")
+            reference = f"{row['paper_eod_max']:.2f} ({row['paper_acc']:.1f})"
+            gaps = f"{row['d_eod']:>+6.1f} {row['d_acc']:>+6.1f}"
+            close = "yes" if row["close"] else "no"
+        stored = " (stored)" if row["stored"] else ""
+        lines.append(f"{row['dataset']:11} {row['method']:6} {row['mode']:7} {row['ipc']:>3} {row['profile']:7} "
+                     f"{row['render']:9} {row['iterations']:>6} {row['nets']:>4} {ours:>17} {reference:>17} {gaps} "
+                     f"{close:>5} {row['distill_seconds']:>9.1f} {row['eval_seconds']:>8.1f} "
+                     f"{row['seconds']:>8.1f}{stored}")
     lines.append(f"close: within {EOD_POINTS:g} EOD points and {ACC_POINTS:g} accuracy points of Table 1; "
                  "times are each run's own (a stored run shows the times of when it ran)")
     return lines
@@ -60,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     """Print the comparison for the run files given."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="files holding a run's `cobra-lab run --json` output")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows to this results file")
     args = parser.parse_args(argv)
-    print("\n".join(report([read_run(path) for path in args.runs])))
+    rows = [compare(read_run(path)) for path in args.runs]
+    print("\n".join(report(rows)))
+    if args.json:
+        write_results(args.json, "paper_cell", {"rows": rows})
     return 0
 
 

@@ -1,5 +1,6 @@
 """benchmarks/gpu_paper_cell.sh at smoke scale on the CPU: Fashion-MNIST unpacked from gzipped files, three
-runs side by side, and the report of our EOD (Acc) beside Table 1's."""
+runs side by side, and the report of our EOD (Acc) beside Table 1's, printed and written as a results file."""
+import json
 import os
 import shutil
 import subprocess
@@ -25,5 +26,11 @@ def test_smoke_cell_on_the_cpu(tmp_path, cfmnist_bg, session_data_root):
     assert sorted(rows) == ["cobra", "fairdd", "vanilla"]
     for mode, row in rows.items():
         eod, acc = cell(1, dataset="cfmnist_bg", ipc=10, method="dm", mode=mode)
-        assert f"{eod:.2f} ({acc:.1f})" in row and " smoke " in row
+        assert f"{eod:.2f} ({acc:.1f})" in row and " smoke " in row and " clean " in row
     assert "s wall in all" in done.stdout
+    written = json.loads((tmp_path / "results" / "report.json").read_text())
+    assert written["bench"] == "paper_cell"
+    assert [row["mode"] for row in written["rows"]] == ["vanilla", "fairdd", "cobra"]
+    for row in written["rows"]:
+        assert row["render"] == "clean" and row["d_acc"] == row["acc"] - row["paper_acc"]
+        assert row["close"] == (abs(row["d_eod"]) <= 5 and abs(row["d_acc"]) <= 2)

@@ -98,9 +98,11 @@ def test_cross_architecture_ensemble_matches():
     assert_same_nets(ensemble, config, [0, 1])
 
 
-@pytest.mark.parametrize("chunk", [40, 16], ids=["one-pass", "padded-passes-of-14"])
-def test_compiled_members_match_eager(chunk):
-    config = eval_config(runs=2, epochs=1, batch=40, compile=True, chunk=chunk)  # one step: 40 = 3 x 14 - 2
+@pytest.mark.parametrize("batch, chunk", [(14, 14), (40, 16)], ids=["batch-in-one-pass", "padded-passes-of-14"])
+def test_compiled_members_match_eager(batch, chunk):
+    """Batches of 14 in one pass each (40 = 14 + 14 + 12), or one batch of 40 = 3 x 14 - 2 in passes of 14:
+    either way a pass holds 14 images, so one compilation serves both cases."""
+    config = eval_config(runs=2, epochs=1, batch=batch, compile=True, chunk=chunk)
     ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1])
     assert_same_nets(ensemble, config, [0, 1])
     assert not compilation_failed()  # the compiled passes ran, not their eager fallback

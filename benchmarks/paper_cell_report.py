@@ -56,7 +56,7 @@ def report(rows: list[dict]) -> list[str]:
     lines = [head, "-" * len(head)]
     for row in rows:
         ours = f"{row['eod_max']:.2f} ({row['acc']:.1f})"
-        if row["close"] is None:
+        if row["paper_acc"] is None:  # the paper has no such cell
             reference, gaps, close = "-", f"{'-':>6} {'-':>6}", "-"
         else:
             reference = f"{row['paper_eod_max']:.2f} ({row['paper_acc']:.1f})"

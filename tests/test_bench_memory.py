@@ -24,9 +24,18 @@ def test_each_setting_is_timed_in_its_own_processes_and_summarised(bench_memory,
     assert recorded["seconds"]["kept"]["eval_ensemble"] == [0.75, 0.75]
 
 
-def test_the_dm_step_is_read_from_bench_step(bench_memory):
+def test_the_dm_step_is_read_from_bench_step(bench_memory, monkeypatch):
+    run_script, seen = bench_memory.run_script, []
+
+    def small(name: str, options: list[str], keep: str) -> str:  # bench_step.py's own options: a tiny net, eager
+        seen.append(options)
+        return run_script(name, [*options, "--width", "8", "--real-per-class", "4", "--ipc", "1", "--no-compile"],
+                          keep)
+
+    monkeypatch.setattr(bench_memory, "run_script", small)
     seconds = bench_memory.dm_step_seconds(1, "1")
     assert 0 < seconds < 60
+    assert seen[0][:4] == ["--profile", "quick", "--methods", "dm"]
 
 
 def test_bad_counts_give_one_line(bench_memory, capsys):

@@ -23,7 +23,8 @@ SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": 
                    "04_label_noise": {"rhos": [0.2], "dilution_images": 3000}, "05_partial_labels": {"etas": [0.5]},
                    "06_tsne": {"points": 300},
                    "09_discrepancy": {"discrepancies": ["sq", "l2"]},
-                   "10_cross_arch": {"archs": ["convnet", "alexnet"]}, "11_low_ipc": {"ipcs": [1]},
+                   "10_cross_arch": {"archs": ["convnet", "alexnet"], "modes": ["vanilla", "cobra"]},
+                   "11_low_ipc": {"ipcs": [1]},
                    "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
 # A cell draws a figure when it calls a figure-building function of cobra_lab.plots or of a study module (or

@@ -5,7 +5,8 @@ import pytest
 
 from cobra_lab.errors import UserError
 from cobra_lab.paths import repo_root
-from cobra_lab.studies import STUDIES, grids_from_file, notebook_params, study_grids
+from cobra_lab.store import run_id
+from cobra_lab.studies import STUDIES, grids_from_file, main_table, notebook_params, study_grids
 from cobra_lab.sweep import expand
 
 
@@ -29,6 +30,19 @@ def test_label_studies_run_vanilla_clean_only() -> None:
     assert [c["data"]["known_groups"] for c in vanilla] == [1.0]
     assert sorted(c["data"]["known_groups"] for c in configs if c["mode"] == "cobra") == \
         [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_main_table_paints_the_reference_pixels_only_where_they_differ() -> None:
+    datasets = ["cfmnist_fg", "cdigits_bg"]  # painted alike by both codes; painted otherwise by the reference
+    clean = expand(main_table.grid("smoke", datasets, ["dm"], ["cobra"], [10], [0]))
+    reference = expand(main_table.grid("smoke", datasets, ["dm"], ["cobra"], [10], [0], render="reference"))
+    renders = {(c["dataset"], c["method"]): c["data"]["render"] for c in reference}
+    assert renders == {("cfmnist_fg", "dm"): "clean", ("cfmnist_fg", "full"): "clean",
+                       ("cdigits_bg", "dm"): "reference", ("cdigits_bg", "full"): "reference"}
+    same = {run_id(c) for c in clean} & {run_id(c) for c in reference}
+    assert same == {run_id(c) for c in clean if c["dataset"] == "cfmnist_fg"}
+    with pytest.raises(UserError, match="unknown render 'refrence'; choose one of: clean, reference"):
+        main_table.grid("smoke", datasets, ["dm"], ["cobra"], [10], [0], render="refrence")
 
 
 def test_unknown_study_file(tmp_path) -> None:

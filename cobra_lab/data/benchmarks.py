@@ -141,3 +141,8 @@ def bffhq() -> Benchmark:
     """BFFHQ: age (young / old) as class, gender as the natural group (0 female, 1 male: young is aligned
     with female in the 0.5pct/align split)."""
     return Benchmark("bffhq", ("young", "old"), ("female", "male"), CIFAR10_MEAN, CIFAR10_STD)
+
+
+def reference_rendered() -> list[str]:
+    """The benchmarks the reference code paints otherwise than ours: those ``render=reference`` applies to."""
+    return [name for name in BENCHMARKS.names() if BENCHMARKS.build(name).reference_render is not None]

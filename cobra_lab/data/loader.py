@@ -9,7 +9,7 @@ import torch
 from ..errors import UserError, check_choice, check_int, check_range
 from ..io import config_hash
 from . import bias
-from .benchmarks import BENCHMARKS, PIXEL_KEYS, RENDERS, Benchmark
+from .benchmarks import BENCHMARKS, PIXEL_KEYS, RENDERS, Benchmark, reference_rendered
 from .cache import cached
 from .groups import observe_groups
 from .sources import data_root, load_source
@@ -24,9 +24,8 @@ def resolve_params(name: str, bench: Benchmark, *, skew: float | None, gap: floa
     """Validated parameters with defaults filled in; a one-line UserError for any bad value."""
     render = check_choice("render", render, RENDERS)
     if render == "reference" and bench.reference_render is None:
-        with_reference = [other for other in BENCHMARKS.names() if BENCHMARKS.build(other).reference_render]
         raise UserError(f"{name} is painted as the reference code paints it already; render=reference applies to "
-                        f"{', '.join(with_reference)}")
+                        f"{', '.join(reference_rendered())}")
     gap = check_int("gap", gap, 0, len(bias.GAP_STEPS))
     semantic_gap = check_range("semantic-gap", semantic_gap, 0, float("inf"))
     if bench.majority is None:

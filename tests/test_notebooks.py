@@ -21,9 +21,9 @@ NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
 SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": False},
                    "03_semantic_gap": {"gammas": [1, 4], "full": False},
                    "04_label_noise": {"rhos": [0.2], "dilution_images": 3000}, "05_partial_labels": {"etas": [0.5]},
-                   "06_tsne": {"points": 300},
+                   "06_tsne": {"points": 120},
                    "09_discrepancy": {"discrepancies": ["sq", "l2"]},
-                   "10_cross_arch": {"archs": ["convnet", "alexnet"], "modes": ["vanilla", "cobra"]},
+                   "10_cross_arch": {"archs": ["convnet", "alexnet"], "modes": ["vanilla", "cobra"], "ipc": 1},
                    "11_low_ipc": {"ipcs": [1]},
                    "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}

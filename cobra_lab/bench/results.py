@@ -14,9 +14,20 @@ from ..paths import repo_root
 RESULTS_DIR = repo_root() / "benchmarks" / "results"  # the committed results the README points to
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (Linux), else what ``platform`` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                platform.processor())
+
+
 def machine() -> dict:
-    """Where a measurement was taken: CPU count, torch threads, load, platform, torch, and the GPU if any."""
-    return {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "load_average": os.getloadavg()[0],
+    """Where a measurement was taken: CPU count and model, the vector instructions torch's CPU kernels are built
+    for (AVX2, AVX512: convolution kernels differ between them), torch threads, load, platform, torch, and the GPU
+    if any."""
+    return {"cpus": os.cpu_count(), "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "load_average": os.getloadavg()[0],
             "platform": platform.platform(), "torch": torch.__version__,
             "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
 

@@ -18,10 +18,11 @@ from cobra_lab.paths import repo_root
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
 # Smaller grids for the suite's time budget: the same code paths, fewer settings (the defaults also run under
 # the smoke profile, only slower).
-SMOKE_OVERRIDES = {"02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": False},
+SMOKE_OVERRIDES = {"01_main_table": {"modes": ["vanilla", "cobra"]},
+                   "02_skew_gap": {"skews": [0.7, 0.9], "gaps": [0, 2], "full": False},
                    "03_semantic_gap": {"gammas": [1, 4], "full": False},
                    "04_label_noise": {"rhos": [0.2], "dilution_images": 3000}, "05_partial_labels": {"etas": [0.5]},
-                   "06_tsne": {"points": 120},
+                   "06_tsne": {"points": 120, "modes": ["vanilla", "cobra"]},
                    "09_discrepancy": {"discrepancies": ["sq", "l2"]},
                    "10_cross_arch": {"archs": ["convnet", "alexnet"], "modes": ["vanilla", "cobra"], "ipc": 1},
                    "11_low_ipc": {"ipcs": [1]},

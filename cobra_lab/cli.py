@@ -55,7 +55,7 @@ def _add_bias_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--known-groups", type=_number, help="fraction eta of train group labels known, in (0, 1]; "
                         "the rest imputed by K-means (default 1)")
     parser.add_argument("--render", help="clean (default), or reference: the pixels the published FairDD / COBRA "
-                        "code paints (cfmnist_bg's background arithmetic overflows there)")
+                        "code paints (cfmnist_bg, cdigits_bg: its background arithmetic overflows there)")
     parser.add_argument("--seed", type=_number, default=0, help="seed of every random choice (default 0)")
 
 

@@ -97,10 +97,10 @@ def format_description(info: dict) -> str:
 
 
 def _data_list(args: argparse.Namespace) -> int:
-    """Print the benchmark names."""
+    """Print the dataset names."""
     from .data import DATASETS
 
-    print("\n".join(DATASETS))
+    print("\n".join(DATASETS.names()))
     return 0
 
 

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import torch
 
 from .augment import DEFAULT_STRATEGY
-from .data import DATASETS, GroupedData
-from .data.benchmarks import BENCHMARKS
+from .data import GroupedData
+from .data.datasets import DATASETS
 from .data.loader import resolve_params
 from .errors import UserError, check_choice, check_int
 from .methods import METHODS
@@ -51,7 +51,7 @@ def device(name: str, value: Any) -> str:
 # --- sections -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class DataConfig(Section):
-    """The bias, group and painting options of the dataset. Their ranges depend on the benchmark (the skew's
+    """The bias, group and painting options of the dataset. Their ranges depend on the dataset (the skew's
     lower bound is 1 / groups; natural-group sets take no skew or gap; only some sets have a reference
     painting), so ``data.loader.resolve_params`` checks them."""
 
@@ -129,13 +129,13 @@ def validate(config: dict, profiles: Iterable[str], presets: Iterable[str]) -> d
     unknown = sorted(set(config) - set(TOP_LEVEL))
     if unknown:
         raise UserError(f"unknown config key {unknown[0]!r}; known: {', '.join(TOP_LEVEL)}")
-    dataset = check_choice("dataset", config.get("dataset"), DATASETS)
+    dataset = check_choice("dataset", config.get("dataset"), DATASETS.names())
     method = check_choice("method", config.get("method"), [*METHODS.names(), FULL])
     distilled = method != FULL
     out: dict = {"dataset": dataset}
     data = DataConfig.build(config.get("data", {}))
     seed = check_int("seed", config.get("seed"), 0, MAX_SEED)
-    resolved = resolve_params(dataset, BENCHMARKS.build(dataset), seed=seed, **data.as_dict())
+    resolved = resolve_params(dataset, DATASETS.build(dataset), seed=seed, **data.as_dict())
     out["data"] = {key: resolved[key] for key in DataConfig.keys()}
     out["method"] = method
     if distilled:

@@ -22,7 +22,7 @@ from . import nets
 from .accel.threads import one_thread, single_threaded_pool
 from .config import resolve
 from .data import load
-from .data.benchmarks import BENCHMARKS
+from .data.datasets import DATASETS
 from .data.bias import GAP_STEPS
 from .data.loader import load_train
 from .data.sources import load_source
@@ -101,7 +101,7 @@ class SkewGapExplorer:
             dataset, method, ipc, profile, seed, root
         self.mode = check_choice("mode", mode, EXPLORER_MODES)
         first = load(dataset, skew=skew, gap=gap, seed=seed)
-        self.source = load_source(BENCHMARKS.build(dataset).source, seed=seed)  # read once, re-biased per setting
+        self.source = load_source(DATASETS.build(dataset).source, seed=seed)  # read once, re-biased per setting
         self.shown_class = check_int("class", shown_class, 0, first.num_classes - 1)
         self.class_names, self.group_names = first.class_names, first.group_names
         self.min_skew = skew_floor(len(self.group_names))

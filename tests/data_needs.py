@@ -2,7 +2,7 @@
 decide per notebook or per command."""
 from __future__ import annotations
 
-from cobra_lab.data.benchmarks import BENCHMARKS
+from cobra_lab.data.datasets import DATASETS
 from cobra_lab.data.sources import IDX_FILES
 
 FASHION_MNIST_MARK = "requires_fashion_mnist"
@@ -21,4 +21,4 @@ def fashion_mnist_missing() -> str | None:
 def uses_fashion_mnist(params: dict) -> bool:
     """Whether notebook or sweep parameters name a benchmark built on Fashion-MNIST (dataset / datasets)."""
     names = [params.get("dataset"), *(params.get("datasets") or [])]
-    return any(name in BENCHMARKS.names() and BENCHMARKS.build(name).source == "fashion_mnist" for name in names)
+    return any(name in DATASETS.names() and DATASETS.build(name).source == "fashion_mnist" for name in names)

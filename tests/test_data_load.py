@@ -46,7 +46,7 @@ def test_split_types_and_params(cfmnist_bg: GroupedData) -> None:
 
 
 def test_default_skew_and_dataset_names(isolated_data_root: Path) -> None:
-    assert set(DATASETS) == {"cmnist_fg", "cmnist_bg", "cfmnist_fg", "cfmnist_bg", "cifar10s", "cdigits_fg",
+    assert set(DATASETS.names()) == {"cmnist_fg", "cmnist_bg", "cfmnist_fg", "cfmnist_bg", "cifar10s", "cdigits_fg",
                              "cdigits_bg", "utkface", "bffhq"}
     assert load("cdigits_fg").params["skew"] == 0.9
 

@@ -1,8 +1,6 @@
-"""Biased, group-annotated image benchmarks: ``load(name, ...) -> GroupedData``."""
-from .benchmarks import BENCHMARKS
+"""Biased, group-annotated image datasets: ``load(name, ...) -> GroupedData``; ``DATASETS`` names them."""
+from .datasets import DATASETS
 from .loader import load
 from .types import GroupedData, Split
-
-DATASETS: tuple[str, ...] = tuple(BENCHMARKS.names())
 
 __all__ = ["DATASETS", "GroupedData", "Split", "load"]

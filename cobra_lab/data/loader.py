@@ -9,7 +9,7 @@ import torch
 from ..errors import UserError, check_choice, check_int, check_range
 from ..io import config_hash
 from . import bias
-from .benchmarks import BENCHMARKS, PIXEL_KEYS, RENDERS, Benchmark, reference_rendered
+from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered
 from .cache import cached
 from .groups import observe_groups
 from .sources import data_root, load_source
@@ -19,23 +19,23 @@ CACHE_VERSION = "1"  # bump when a change alters the pixels or groups a given se
 DEFAULT_SKEW = 0.9
 
 
-def resolve_params(name: str, bench: Benchmark, *, skew: float | None, gap: float, semantic_gap: float,
+def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float, semantic_gap: float,
                    group_noise: float, known_groups: float, seed: int, render: str = "clean") -> dict:
     """Validated parameters with defaults filled in; a one-line UserError for any bad value."""
     render = check_choice("render", render, RENDERS)
-    if render == "reference" and bench.reference_render is None:
+    if render == "reference" and recipe.reference_render is None:
         raise UserError(f"{name} is painted as the reference code paints it already; render=reference applies to "
                         f"{', '.join(reference_rendered())}")
     gap = check_int("gap", gap, 0, len(bias.GAP_STEPS))
     semantic_gap = check_range("semantic-gap", semantic_gap, 0, float("inf"))
-    if bench.majority is None:
+    if recipe.majority is None:
         if skew is not None:
             raise UserError(f"{name} has a natural skew fixed by its data; do not pass skew")
         if gap or semantic_gap:
             raise UserError(f"{name} has natural groups with no designated majority group; gap and semantic-gap "
                             f"must be 0")
     else:
-        skew = check_range("skew", DEFAULT_SKEW if skew is None else skew, 1 / bench.num_groups, 1)
+        skew = check_range("skew", DEFAULT_SKEW if skew is None else skew, 1 / recipe.num_groups, 1)
     known_groups = check_range("known-groups", known_groups, 0, 1)
     if known_groups == 0:
         raise UserError("known-groups must be > 0: imputing groups needs some known labels, got 0")
@@ -55,39 +55,39 @@ def _without_clean(key: dict) -> dict:
     return {name: value for name, value in key.items() if (name, value) != ("render", "clean")}
 
 
-def _normalised(pixels: torch.Tensor, bench: Benchmark) -> torch.Tensor:
+def _normalised(pixels: torch.Tensor, recipe: Dataset) -> torch.Tensor:
     """uint8 pixels mapped to float32 (x / 255 - mean) / std."""
-    mean = torch.tensor(bench.mean).view(1, -1, 1, 1)
-    std = torch.tensor(bench.std).view(1, -1, 1, 1)
+    mean = torch.tensor(recipe.mean).view(1, -1, 1, 1)
+    std = torch.tensor(recipe.std).view(1, -1, 1, 1)
     return pixels.float().div_(255).sub_(mean).div_(std)  # [N, C, H, W] float32
 
 
-def _split(pixels: dict[str, torch.Tensor], split: str, observed: torch.Tensor, bench: Benchmark,
+def _split(pixels: dict[str, torch.Tensor], split: str, observed: torch.Tensor, recipe: Dataset,
            semantic_gap: float) -> Split:
     """One normalised split, with the semantic GAP added to its minority images."""
     y, a = pixels[f"{split}_y"], pixels[f"{split}_a"]
-    x = _normalised(pixels[f"{split}_x"], bench)
+    x = _normalised(pixels[f"{split}_x"], recipe)
     if semantic_gap:
-        minority = bias.minority_mask(y, a, torch.tensor(bench.majority))
-        bias.add_semantic_gap(x, a, minority, semantic_gap, bench.num_groups)
+        minority = bias.minority_mask(y, a, torch.tensor(recipe.majority))
+        bias.add_semantic_gap(x, a, minority, semantic_gap, recipe.num_groups)
     return Split(x=x, y=y, a=a, a_observed=observed)
 
 
 def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: float = 0.0,
          group_noise: float = 0.0, known_groups: float = 1.0, seed: int = 0, render: str = "clean",
          root: str | os.PathLike | None = None, cache: bool = True) -> GroupedData:
-    """The benchmark ``name`` with the given bias parameters, built once and then read from the data cache.
+    """The dataset ``name`` with the given bias parameters, built once and then read from the data cache.
 
     Two cache files: the uint8 pixels keyed by (name, skew, gap, seed, and render where not clean), and, only
     with group noise or partial labels, the observed train groups keyed by every parameter but the semantic GAP
     (applied at load)."""
-    bench = BENCHMARKS.build(name)
-    params = resolve_params(name, bench, skew=skew, gap=gap, semantic_gap=semantic_gap, group_noise=group_noise,
+    recipe = DATASETS.build(name)
+    params = resolve_params(name, recipe, skew=skew, gap=gap, semantic_gap=semantic_gap, group_noise=group_noise,
                             known_groups=known_groups, seed=seed, render=render)
 
     def build_pixels() -> dict[str, torch.Tensor]:
-        source = load_source(bench.source, root, params["seed"])
-        return bench.build(source, params["skew"], params["gap"], params["seed"], render=params["render"])
+        source = load_source(recipe.source, root, params["seed"])
+        return recipe.build(source, params["skew"], params["gap"], params["seed"], render=params["render"])
 
     pixel_key = _without_clean({key: params[key] for key in ("name", "skew", "gap", "seed", "render")})
     pixels = cached(_cache_path(root, pixel_key, ""), PIXEL_KEYS, build_pixels, enabled=cache)
@@ -95,27 +95,27 @@ def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: fl
     if params["group_noise"] or params["known_groups"] < 1:
 
         def build_groups() -> dict[str, torch.Tensor]:
-            return {"a_observed": observe_groups(pixels["train_x"], pixels["train_a"], bench.num_groups,
+            return {"a_observed": observe_groups(pixels["train_x"], pixels["train_a"], recipe.num_groups,
                                                  params["group_noise"], params["known_groups"], params["seed"])}
 
         group_key = _without_clean({key: value for key, value in params.items() if key != "semantic_gap"})
         observed = cached(_cache_path(root, group_key, "-groups"), ("a_observed",), build_groups,
                           enabled=cache)["a_observed"]
     return GroupedData(name=name,
-                       train=_split(pixels, "train", observed, bench, params["semantic_gap"]),
-                       test=_split(pixels, "test", pixels["test_a"].clone(), bench, params["semantic_gap"]),
-                       class_names=list(bench.class_names), group_names=list(bench.group_names),
-                       mean=bench.mean, std=bench.std, params=params)
+                       train=_split(pixels, "train", observed, recipe, params["semantic_gap"]),
+                       test=_split(pixels, "test", pixels["test_a"].clone(), recipe, params["semantic_gap"]),
+                       class_names=list(recipe.class_names), group_names=list(recipe.group_names),
+                       mean=recipe.mean, std=recipe.std, params=params)
 
 
 def load_train(name: str, *, skew: float | None = None, gap: int = 0, seed: int = 0, render: str = "clean",
                root: str | os.PathLike | None = None, source=None) -> Split:
     """Only the train split of ``name`` at (skew, gap), uncached: the same images as ``load`` gives, built
     faster, for live views that visit many settings. Pass ``source`` (a loaded base set) to skip reading it."""
-    bench = BENCHMARKS.build(name)
-    params = resolve_params(name, bench, skew=skew, gap=gap, semantic_gap=0.0, group_noise=0.0, known_groups=1.0,
+    recipe = DATASETS.build(name)
+    params = resolve_params(name, recipe, skew=skew, gap=gap, semantic_gap=0.0, group_noise=0.0, known_groups=1.0,
                             seed=seed, render=render)
-    source = source or load_source(bench.source, root, params["seed"])
-    pixels = bench.build(source, params["skew"], params["gap"], params["seed"], with_test=False,
+    source = source or load_source(recipe.source, root, params["seed"])
+    pixels = recipe.build(source, params["skew"], params["gap"], params["seed"], with_test=False,
                          render=params["render"])
-    return _split(pixels, "train", pixels["train_a"].clone(), bench, 0.0)
+    return _split(pixels, "train", pixels["train_a"].clone(), recipe, 0.0)

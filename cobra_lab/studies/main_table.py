@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import paper
-from ..data.benchmarks import RENDERS, reference_rendered
+from ..data.datasets import RENDERS, reference_rendered
 from ..errors import check_choice
 from .grids import STUDIES, base_grid
 from .tables import paper_difference, paper_only_table, results_table

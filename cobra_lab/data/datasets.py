@@ -1,4 +1,4 @@
-"""The named benchmarks: which base set, how groups are drawn and rendered, names and normalisation."""
+"""The named datasets: which base set, how groups are drawn and rendered, names and normalisation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +23,8 @@ RENDERS = ("clean", "reference")  # data.render: our colouring, or the reference
 
 
 @dataclass(frozen=True)
-class Benchmark:
-    """Static facts of one benchmark and the recipe that turns its base set into biased uint8 splits."""
+class Dataset:
+    """Static facts of one dataset and the recipe that turns its base set into biased uint8 splits."""
 
     source: str
     class_names: tuple[str, ...]
@@ -70,79 +70,79 @@ class Benchmark:
         return out
 
 
-BENCHMARKS: Registry[Benchmark] = Registry("dataset")
+DATASETS: Registry[Dataset] = Registry("dataset")
 
 
 def _colour(source: str, class_names: tuple[str, ...], render: bias.Render, duplicate_test: bool = False,
-            reference_render: bias.Render | None = None) -> Benchmark:
-    """A 10-colour benchmark: class k's majority colour is palette entry k."""
-    return Benchmark(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test,
+            reference_render: bias.Render | None = None) -> Dataset:
+    """A 10-colour dataset: class k's majority colour is palette entry k."""
+    return Dataset(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test,
                      reference_render)
 
 
-@BENCHMARKS.register("cmnist_fg")
-def cmnist_fg() -> Benchmark:
+@DATASETS.register("cmnist_fg")
+def cmnist_fg() -> Dataset:
     """MNIST digits (binary mask) in their group's colour on black."""
     return _colour("mnist", DIGIT_NAMES, bias.fg_binary)
 
 
-@BENCHMARKS.register("cmnist_bg")
-def cmnist_bg() -> Benchmark:
+@DATASETS.register("cmnist_bg")
+def cmnist_bg() -> Dataset:
     """Black MNIST digits (binary mask) on their group's colour."""
     return _colour("mnist", DIGIT_NAMES, bias.bg_binary)
 
 
-@BENCHMARKS.register("cfmnist_fg")
-def cfmnist_fg() -> Benchmark:
+@DATASETS.register("cfmnist_fg")
+def cfmnist_fg() -> Dataset:
     """Fashion-MNIST objects tinted with their group's colour (continuous intensity) on black."""
     return _colour("fashion_mnist", FASHION_NAMES, bias.fg_continuous)
 
 
-@BENCHMARKS.register("cfmnist_bg")
-def cfmnist_bg() -> Benchmark:
+@DATASETS.register("cfmnist_bg")
+def cfmnist_bg() -> Dataset:
     """Gray Fashion-MNIST objects over their group's background colour (``render: reference``: the reference
     code's overflowing arithmetic)."""
     return _colour("fashion_mnist", FASHION_NAMES, bias.bg_continuous, reference_render=bias.bg_continuous_as_coded)
 
 
-@BENCHMARKS.register("cdigits_fg")
-def cdigits_fg() -> Benchmark:
+@DATASETS.register("cdigits_fg")
+def cdigits_fg() -> Dataset:
     """scikit-learn digits tinted with their group's colour; test = every test image in every colour."""
     return _colour("digits", DIGIT_NAMES, bias.fg_continuous, duplicate_test=True)
 
 
-@BENCHMARKS.register("cdigits_bg")
-def cdigits_bg() -> Benchmark:
+@DATASETS.register("cdigits_bg")
+def cdigits_bg() -> Dataset:
     """Gray scikit-learn digits over their group's background; test = every test image in every colour
     (``render: reference``: cfmnist_bg's reference arithmetic)."""
     return _colour("digits", DIGIT_NAMES, bias.bg_continuous, duplicate_test=True,
                    reference_render=bias.bg_continuous_as_coded)
 
 
-@BENCHMARKS.register("cifar10s")
-def cifar10s() -> Benchmark:
+@DATASETS.register("cifar10s")
+def cifar10s() -> Dataset:
     """CIFAR10-S: classes 0-4 mostly grayscale (group 0), 5-9 mostly colour (group 1); test duplicated.
 
     Which train images turn gray is drawn per class with the dataset seed (the reference permutes once with
     seed 0, then takes the first images met; the two draws are alike in distribution)."""
-    return Benchmark("cifar10", CIFAR10_NAMES, ("gray", "colour"), CIFAR10S_MEAN, CIFAR10S_STD,
+    return Dataset("cifar10", CIFAR10_NAMES, ("gray", "colour"), CIFAR10S_MEAN, CIFAR10S_STD,
                      (0,) * 5 + (1,) * 5, bias.gray_or_colour, duplicate_test=True)
 
 
-@BENCHMARKS.register("utkface")
-def utkface() -> Benchmark:
+@DATASETS.register("utkface")
+def utkface() -> Dataset:
     """UTKFace: age bin as class, race as the natural group."""
-    return Benchmark("utkface", ("age<20", "age 20-39", "age>=40"), ("White", "Black", "Asian", "Indian"),
+    return Dataset("utkface", ("age<20", "age 20-39", "age>=40"), ("White", "Black", "Asian", "Indian"),
                      UTKFACE_MEAN, UTKFACE_STD)
 
 
-@BENCHMARKS.register("bffhq")
-def bffhq() -> Benchmark:
+@DATASETS.register("bffhq")
+def bffhq() -> Dataset:
     """BFFHQ: age (young / old) as class, gender as the natural group (0 female, 1 male: young is aligned
     with female in the 0.5pct/align split)."""
-    return Benchmark("bffhq", ("young", "old"), ("female", "male"), CIFAR10_MEAN, CIFAR10_STD)
+    return Dataset("bffhq", ("young", "old"), ("female", "male"), CIFAR10_MEAN, CIFAR10_STD)
 
 
 def reference_rendered() -> list[str]:
-    """The benchmarks the reference code paints otherwise than ours: those ``render=reference`` applies to."""
-    return [name for name in BENCHMARKS.names() if BENCHMARKS.build(name).reference_render is not None]
+    """The datasets the reference code paints otherwise than ours: those ``render=reference`` applies to."""
+    return [name for name in DATASETS.names() if DATASETS.build(name).reference_render is not None]

@@ -22,8 +22,8 @@ from . import nets
 from .accel.threads import one_thread, single_threaded_pool
 from .config import resolve
 from .data import load
-from .data.datasets import DATASETS
 from .data.bias import GAP_STEPS
+from .data.datasets import DATASETS
 from .data.loader import load_train
 from .data.sources import load_source
 from .diagnostics import fairdd_pull, group_means, targets, worst_case_residual

@@ -9,8 +9,8 @@ import torch
 from ..errors import UserError, check_choice, check_int, check_range
 from ..io import config_hash
 from . import bias
-from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered
 from .cache import cached
+from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered
 from .groups import observe_groups
 from .sources import data_root, load_source
 from .types import GroupedData, Split

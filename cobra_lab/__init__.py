@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     """Lazy top-level API (keeps ``import cobra_lab`` and the CLI's start fast)."""
     if name == "distill":
-        from .distill import distill
+        from .loops import distill
         return distill
     if name == "evaluate":
         from .evaluate import evaluate

@@ -14,7 +14,8 @@ import yaml
 
 from .errors import UserError, check_choice
 from .paths import repo_root
-from .schema import FULL, DataConfig, complete_method_section, identity, validate
+from .schema import FULL, complete_method_section, identity, validate
+from .sections import DataConfig
 
 PARAMS_DIR = repo_root() / "params"
 

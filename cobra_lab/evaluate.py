@@ -15,6 +15,7 @@ from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_e
 from .errors import UserError
 from .fairness import fairness_metrics
 from .sampling import cell_sample
+from .sections import RunConfig
 from .training import group_balanced_weights, predict, resolve_device, train_epochs
 
 SUMMARY_KEYS = ("acc", "eod_max", "eod_mean", "fpr_gap_max", "fpr_gap_mean")
@@ -44,59 +45,57 @@ def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
     return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
 
 
-def eval_net_spec(config: dict) -> tuple[str, dict]:
-    """The evaluation architecture and its options: ``config['net']``, or ``eval.arch`` with its own defaults."""
-    arch = config["eval"]["arch"] or config["net"]["arch"]
-    options = {k: v for k, v in config["net"].items() if k != "arch"} if arch == config["net"]["arch"] else {}
-    return arch, options
+def eval_net_spec(config: RunConfig) -> tuple[str, dict]:
+    """The evaluation architecture and its options: ``config.net``, or ``eval.arch`` with its own defaults."""
+    arch = config.eval.arch or config.net.arch
+    return arch, config.net.options if arch == config.net.arch else {}
 
 
-def eval_generator(config: dict, run: int) -> torch.Generator:
+def eval_generator(config: RunConfig, run: int) -> torch.Generator:
     """The generator of evaluation net ``run``: its weights, data order and augmentation draws."""
-    return torch.Generator().manual_seed(int(config["seed"]) * 1000 + run + 7919)
+    return torch.Generator().manual_seed(config.seed * 1000 + run + 7919)
 
 
-def training_options(config: dict, y: torch.Tensor, groups: torch.Tensor | None, device: torch.device) -> dict:
+def training_options(config: RunConfig, y: torch.Tensor, groups: torch.Tensor | None, device: torch.device) -> dict:
     """The keyword arguments every evaluation net trains with (SGD settings, DSA, MF's sample weights)."""
-    settings = config["eval"]
-    dsa = DSA(settings["dsa_strategy"]) if settings["dsa"] else None
+    settings = config.eval
+    dsa = DSA(settings.dsa_strategy) if settings.dsa else None
     weight = None
-    if settings["group_weighting"] == "balanced":
+    if settings.group_weighting == "balanced":
         if groups is None:
             raise ValueError("eval.group_weighting=balanced needs the training images' groups")
         weight = group_balanced_weights(y.cpu(), groups.cpu()).to(device)
-    epochs = int(settings["epochs"])
-    return {"epochs": epochs, "lr": float(settings["lr"]), "batch": int(settings["batch"]), "momentum": 0.9,
-            "weight_decay": 5e-4, "decay_at": epochs // 2, "augment": dsa, "sample_weight": weight}
+    return {"epochs": settings.epochs, "lr": settings.lr, "batch": settings.batch, "momentum": 0.9,
+            "weight_decay": 5e-4, "decay_at": settings.epochs // 2, "augment": dsa, "sample_weight": weight}
 
 
-def eval_chunk(config: dict, device: torch.device) -> int:
+def eval_chunk(config: RunConfig, device: torch.device) -> int:
     """Images per pass of an evaluation net (``eval.chunk``; "auto": a few on the CPU, where small activations
     are recycled cheaply, the whole batch on a GPU)."""
-    return Acceleration(bool(config["eval"]["compile"]), config["eval"]["chunk"]).chunk(device, EVAL_CPU_CHUNK)
+    return Acceleration(config.eval.compile, config.eval.chunk).chunk(device, EVAL_CPU_CHUNK)
 
 
-def prediction_batch(config: dict, device: torch.device) -> int:
+def prediction_batch(config: RunConfig, device: torch.device) -> int:
     """Test images per prediction pass: ``eval_chunk``'s, at most ``PREDICT_BATCH``."""
     return min(eval_chunk(config, device), PREDICT_BATCH)
 
 
-def new_eval_net(x: torch.Tensor, config: dict, num_classes: int, generator: torch.Generator) -> torch.nn.Module:
+def new_eval_net(x: torch.Tensor, config: RunConfig, num_classes: int, generator: torch.Generator) -> torch.nn.Module:
     """A fresh evaluation net for images like x [N, C, H, W], its weights drawn from ``generator``."""
     arch, options = eval_net_spec(config)
     return nets.build(arch, x.shape[1], num_classes, x.shape[-1], generator, **options)
 
 
-def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, run: int,
+def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: RunConfig, num_classes: int, run: int,
                    groups: torch.Tensor | None = None) -> torch.nn.Module:
     """Evaluation net number ``run`` of ``config``, trained on x [N, C, H, W], y [N] (seeded by seed and run).
 
     SGD (lr 0.01, momentum 0.9, weight decay 5e-4), batch 256, lr x0.1 at half time, DSA per image when
-    ``eval.dsa``. The net is ``config['net']``, or ``eval.arch`` with its own defaults when that is set. With
+    ``eval.dsa``. The net is ``config.net``, or ``eval.arch`` with its own defaults when that is set. With
     ``eval.group_weighting: balanced`` (MF) each image's loss is weighted by ``group_balanced_weights`` of the
     training groups ``groups`` [N] (a synthetic image's: the group it was initialised from).
     """
-    device = resolve_device(config["device"])
+    device = resolve_device(config.device)
     generator = eval_generator(config, run)
     net = new_eval_net(x, config, num_classes, generator).to(device)
     train_epochs(net, x.to(device), y.to(device), generator=generator,
@@ -104,20 +103,20 @@ def train_eval_net(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: 
     return net
 
 
-def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_classes: int, runs: list[int],
+def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: RunConfig, num_classes: int, runs: list[int],
                         groups: torch.Tensor | None = None, progress: bool = False,
                         vectorize: bool | None = None) -> NetEnsemble | None:
     """Evaluation nets ``runs`` of ``config`` trained together (``train_eval_net``'s nets, stacked), or None
     where the architecture cannot be stacked (BatchNorm, dropout). ``vectorize``: vmap the members (default:
     on any device but the CPU, where their passes run in turn, ``eval_chunk`` images at a time)."""
-    device = resolve_device(config["device"])
+    device = resolve_device(config.device)
     generators = [eval_generator(config, run) for run in runs]
     members = [new_eval_net(x, config, num_classes, generator) for generator in generators]
     if not can_stack(members[0]):
         return None
     vectorize = device.type != "cpu" if vectorize is None else vectorize
     ensemble = NetEnsemble([net.to(device) for net in members], vectorize=vectorize,
-                           compile=config["eval"]["compile"])
+                           compile=config.eval.compile)
     options = training_options(config, y, groups, device)
     epochs = tqdm(total=options["epochs"], disable=not progress, desc=f"evaluate {len(runs)} nets together",
                   unit="epoch", leave=False)
@@ -127,22 +126,22 @@ def train_eval_ensemble(x: torch.Tensor, y: torch.Tensor, config: dict, num_clas
     return ensemble
 
 
-def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_classes: int, num_groups: int,
+def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: RunConfig, num_classes: int, num_groups: int,
              progress: bool = True, groups: torch.Tensor | None = None) -> dict:
-    """Train ``config['eval']['runs']`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
+    """Train ``config.eval.runs`` fresh nets on x [N, C, H, W], y [N] and test each on ``test``.
 
     With ``eval.ensemble`` (the default) the nets train together where the architecture allows, else one by
     one; either way net r is the same net to float rounding. Returns mean +- std of accuracy, EOD_max,
     EOD_mean (percent) and the TPR table, the seconds taken and whether the nets were stacked.
     """
-    test = test_subset(test, config["eval"]["max_test"], int(config["seed"]))
-    device = resolve_device(config["device"])
+    test = test_subset(test, config.eval.max_test, config.seed)
+    device = resolve_device(config.device)
     test_x = test.x.to(device)
     batch = prediction_batch(config, device)
-    runs = list(range(int(config["eval"]["runs"])))
+    runs = list(range(config.eval.runs))
     began = time.time()
     ensemble = None
-    if config["eval"]["ensemble"] and len(runs) > 1:
+    if config.eval.ensemble and len(runs) > 1:
         ensemble = train_eval_ensemble(x, y, config, num_classes, runs, groups, progress)
     try:
         if ensemble is not None:
@@ -157,7 +156,7 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: dict, num_cl
                 per_run.append(fairness_metrics(predicted, test.y, test.a, num_classes, num_groups))
                 bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
     except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
-        raise UserError(f"an evaluation net diverged (eval.lr={config['eval']['lr']:g}); the run is not stored: "
+        raise UserError(f"an evaluation net diverged (eval.lr={config.eval.lr:g}); the run is not stored: "
                         f"try a smaller eval.lr") from None
     summary = summarize(per_run)
     summary["eval_seconds"] = time.time() - began

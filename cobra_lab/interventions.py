@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from .data.types import GroupedData
 from .methods import Method
+from .nets import NetFactory
+from .sections import RunConfig
 from .training import group_balanced_weights, train_epochs
-
-NetFactory = Callable[[torch.Generator], nn.Module]  # generator -> the network one distillation iteration uses
 
 
 def fair_extractor(method: Method, data: GroupedData, epochs: int, seed: int, device: torch.device) -> nn.Module:
@@ -27,11 +26,10 @@ def fair_extractor(method: Method, data: GroupedData, epochs: int, seed: int, de
     return net.eval()
 
 
-def net_factory(method: Method, data: GroupedData, config: dict, device: torch.device) -> NetFactory:
+def net_factory(method: Method, data: GroupedData, config: RunConfig, device: torch.device) -> NetFactory:
     """The networks the distiller matches statistics on, as ``distill.extractor`` says: the method's fresh random
     nets, or copies of one fair extractor trained here (which draw nothing from the generator)."""
-    settings = config["distill"]
-    if settings["extractor"] == "random":
+    if config.distill.extractor == "random":
         return method.new_net
-    extractor = fair_extractor(method, data, int(settings["extractor_epochs"]), int(config["seed"]), device)
+    extractor = fair_extractor(method, data, config.distill.extractor_epochs, config.seed, device)
     return lambda generator: copy.deepcopy(extractor)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .barycenter import barycenter
+from .options import Section
 from .registry import Registry
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -39,7 +40,7 @@ class Mode:
         """The class target [C, D] that the synthetic statistic is pulled to."""
         raise NotImplementedError(f"mode {self.name!r} has no single class target")
 
-    def configured(self, distill: dict) -> "Mode":
+    def configured(self, distill: Section) -> "Mode":
         """This mode with the options it takes from a config's ``distill`` section (none by default)."""
         return self
 
@@ -82,8 +83,8 @@ class Cobra(Mode):
             return _mixture(phi, counts > 0)  # uniform over the groups present
         return barycenter(phi, counts > 0, self.discrepancy)  # [C, D]
 
-    def configured(self, distill: dict) -> "Mode":
-        return replace(self, discrepancy=distill["discrepancy"])
+    def configured(self, distill: Section) -> "Mode":
+        return replace(self, discrepancy=distill.discrepancy)
 
 
 FAIRDD_REDUCTIONS = ("sum", "mean")
@@ -105,8 +106,8 @@ class FairDD(Mode):
             per_class = per_class / present.sum(1).clamp_min(1)
         return per_class.sum()
 
-    def configured(self, distill: dict) -> "Mode":
-        return replace(self, reduction=distill["fairdd_reduction"])
+    def configured(self, distill: Section) -> "Mode":
+        return replace(self, reduction=distill.fairdd_reduction)
 
 
 MODES.register("vanilla")(lambda: Vanilla("vanilla", sampling="pooled"))

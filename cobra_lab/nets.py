@@ -1,6 +1,8 @@
 """Networks used to distill and to evaluate, built by name from a registry and seeded explicitly."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -9,6 +11,7 @@ from .registry import Registry
 
 NETS: Registry[nn.Module] = Registry("architecture")
 NORMS = ("instancenorm", "batchnorm", "layernorm", "groupnorm", "none")
+NetFactory = Callable[[torch.Generator], nn.Module]  # generator -> a freshly initialised net, seeded from it
 
 
 def norm_layer(norm: str, channels: int, size: int) -> nn.Module:
@@ -170,3 +173,15 @@ def build(name: str, channels: int, classes: int, size: int, generator: torch.Ge
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return NETS.build(name, channels, classes, size, **options)
+
+
+def flat_parameters(net: nn.Module) -> torch.Tensor:
+    """All parameters of ``net`` in ``named_parameters`` order, detached, as one vector [P]."""
+    return torch.cat([parameter.detach().flatten() for parameter in net.parameters()])
+
+
+def unflatten(net: nn.Module, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The flat vector theta [P] as ``net``'s named parameters (views, so gradients flow back to theta)."""
+    shapes = [(name, parameter.shape) for name, parameter in net.named_parameters()]
+    pieces = torch.split(theta, [shape.numel() for _, shape in shapes])
+    return {name: piece.view(shape) for (name, shape), piece in zip(shapes, pieces)}

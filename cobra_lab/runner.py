@@ -8,13 +8,13 @@ from .accel.memory import keep_freed_memory
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .distill import IterationHook, SynSet, check_synset_state, decoded
 from .errors import UserError
 from .evaluate import evaluate
-from .methods import METHODS
+from .loops import IterationHook, distill
 from .paths import check_writable
 from .schema import check_fits
 from .store import RunDir
+from .synset import SynSet, check_synset_state, decoded
 
 
 def load_data(config: dict, data_root: str | Path | None = None):
@@ -55,8 +55,8 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True,
 
 def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> dict:
     """Distill (or take the full set), evaluate and store the started run ``run``, under its lock."""
-    config = run.config
-    if config["method"] == FULL:
+    config = run.run_config
+    if config.method == FULL:
         x, y, groups, distill_seconds = data.train.x, data.train.y, data.train.a_observed, 0.0
     else:
         synset = decoded(distilled_set(run, data, progress), config, data.num_classes)
@@ -74,8 +74,8 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
 def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: IterationHook | None = None) -> SynSet:
     """The run's distilled set: read back when stored intact and matching the config, else distilled under
     the set's lock (waiting for another process distilling it) and stored; ``on_iteration`` is the distill
-    loop's hook (see ``distill``; a method with its own loop may refuse it)."""
-    config = run.config
+    loop's hook (see ``loops.distill``)."""
+    config = run.run_config
 
     def check(state: dict) -> None:
         check_synset_state(state, config, data.num_classes, data.image_shape)
@@ -85,9 +85,8 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: 
         with run.synset_lock():
             state = run.stored_synset(check, repair=True)
             if state is None:
-                run.log(f"distilling {config['method']}/{config['mode']} ipc {config['ipc']}")
-                synset = METHODS.get(config["method"]).distill_set(data, config, run.root, run.checkpoint_file,
-                                                                   progress, run.log, on_iteration)
+                run.log(f"distilling {config.method}/{config.mode} ipc {config.ipc}")
+                synset = distill(data, config, run.root, run.checkpoint_file, progress, run.log, on_iteration)
                 run.save_synset(synset.state())
                 run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
                 return synset

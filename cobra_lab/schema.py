@@ -15,24 +15,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
-from .augment import DEFAULT_STRATEGY
 from .data import GroupedData
 from .data.datasets import DATASETS
 from .data.loader import resolve_params
 from .errors import UserError, check_choice, check_int
 from .methods import METHODS
 from .modes import MODES
-from .nets import NETS, NORMS, convnet_max_depth
-from .options import Section, auto_or, boolean, dsa_strategy, integer, one_of, option, optional, positive
+from .nets import convnet_max_depth
+from .options import Section
+from .sections import DataConfig, EvalConfig, NetConfig, RunConfig
 
 FULL = "full"  # the method name of the undistilled baseline: train on the whole biased train set
 MAX_SEED = 2**31 - 1
-MAX_WIDTH = 2048  # ConvNet channels; the paper uses 128
 
 
 def device(name: str, value: Any) -> str:
@@ -46,52 +44,6 @@ def device(name: str, value: Any) -> str:
     if count <= int(index or 0):
         raise UserError(f"{name}={value} asked, but this machine has {count} CUDA device(s); use auto or cpu")
     return value
-
-
-# --- sections -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
-class DataConfig(Section):
-    """The bias, group and painting options of the dataset. Their ranges depend on the dataset (the skew's
-    lower bound is 1 / groups; natural-group sets take no skew or gap; only some sets have a reference
-    painting), so ``data.loader.resolve_params`` checks them."""
-
-    name: ClassVar[str] = "data"
-    skew: float | None = option(lambda name, value: value, None)  # None: the loader's default (0.9)
-    gap: int = option(lambda name, value: value, 0)
-    semantic_gap: float = option(lambda name, value: value, 0.0)
-    group_noise: float = option(lambda name, value: value, 0.0)
-    known_groups: float = option(lambda name, value: value, 1.0)
-    render: str = option(lambda name, value: value, "clean", later=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class NetConfig(Section):
-    """The network distilled with (and evaluated with, unless eval.arch names another)."""
-
-    name: ClassVar[str] = "net"
-    arch: str = option(one_of(NETS.names))
-    width: int = option(integer(1, MAX_WIDTH))
-    depth: int = option(integer(1, 16))  # check_fits bounds it by the image size
-    norm: str = option(one_of(NORMS))
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvalConfig(Section):
-    """How the evaluation nets are trained and tested."""
-
-    name: ClassVar[str] = "eval"
-    epochs: int = option(integer(1))
-    runs: int = option(integer(1))
-    lr: float = option(positive)
-    batch: int = option(integer(1))
-    dsa: bool = option(boolean)
-    dsa_strategy: str = option(dsa_strategy, DEFAULT_STRATEGY, later=True)
-    max_test: int | None = option(optional(integer(1)), None, later=True)
-    arch: str | None = option(optional(one_of(NETS.names)), None, later=True)
-    group_weighting: str = option(one_of(("none", "balanced")), "none", later=True)
-    ensemble: bool = option(boolean, True, later=True, execution=True)
-    compile: bool = option(boolean, False, later=True, execution=True)
-    chunk: int | str = option(auto_or(integer(1)), "auto", later=True, execution=True)
 
 
 def distill_section(method: str) -> type[Section] | None:
@@ -131,51 +83,54 @@ def validate(config: dict, profiles: Iterable[str], presets: Iterable[str]) -> d
         raise UserError(f"unknown config key {unknown[0]!r}; known: {', '.join(TOP_LEVEL)}")
     dataset = check_choice("dataset", config.get("dataset"), DATASETS.names())
     method = check_choice("method", config.get("method"), [*METHODS.names(), FULL])
-    distilled = method != FULL
-    out: dict = {"dataset": dataset}
     data = DataConfig.build(config.get("data", {}))
     seed = check_int("seed", config.get("seed"), 0, MAX_SEED)
     resolved = resolve_params(dataset, DATASETS.build(dataset), seed=seed, **data.as_dict())
-    out["data"] = {key: resolved[key] for key in DataConfig.keys()}
-    out["method"] = method
-    if distilled:
-        out["mode"] = check_choice("mode", config.get("mode"), MODES.names())
-        out["ipc"] = check_int("ipc", config.get("ipc"), 1)
+    data = DataConfig(**{key: resolved[key] for key in DataConfig.keys()})
+    if method != FULL:
+        mode = check_choice("mode", config.get("mode"), MODES.names())
+        ipc = check_int("ipc", config.get("ipc"), 1)
     else:
         for key in ("mode", "ipc"):
             if config.get(key) is not None:
                 raise UserError(f"method full distills nothing: {key} must be null, got {config[key]!r}")
-        out["mode"] = out["ipc"] = None
-    out["seed"] = seed
-    out["profile"] = check_choice("profile", config.get("profile"), profiles)
-    out["preset"] = None if config.get("preset") is None else check_choice("preset", config["preset"], presets)
-    out["device"] = device("device", config.get("device"))
-    out["net"] = NetConfig.build(config.get("net")).as_dict()
+        mode = ipc = None
     distill = distill_section(method)
-    if distill is not None:
-        out["distill"] = distill.build(config.get("distill")).as_dict()
-    elif "distill" in config:
+    if distill is None and "distill" in config:
         raise UserError("method full distills nothing: its config has no distill section")
-    out["eval"] = EvalConfig.build(config.get("eval")).as_dict()
-    _check_combinations(out)
-    return out
+    checked = RunConfig(
+        dataset=dataset, data=data, method=method, mode=mode, ipc=ipc, seed=seed,
+        profile=check_choice("profile", config.get("profile"), profiles),
+        preset=None if config.get("preset") is None else check_choice("preset", config["preset"], presets),
+        device=device("device", config.get("device")), net=NetConfig.build(config.get("net")),
+        distill=None if distill is None else distill.build(config.get("distill")),
+        eval=EvalConfig.build(config.get("eval")))
+    _check_combinations(checked)
+    return checked.as_dict()
 
 
-def _check_combinations(config: dict) -> None:
-    """The rules that tie two options together: those of every distillation, then the method's own."""
-    if config["method"] == FULL:
+def typed(config: dict) -> RunConfig:
+    """A validated config dict as typed sections, for the loops, methods and evaluation to read as attributes."""
+    distill = distill_section(config["method"])
+    return RunConfig(dataset=config["dataset"], data=DataConfig(**config["data"]), method=config["method"],
+                     mode=config["mode"], ipc=config["ipc"], seed=config["seed"], profile=config["profile"],
+                     preset=config["preset"], device=config["device"], net=NetConfig(**config["net"]),
+                     distill=None if distill is None else distill(**config["distill"]),
+                     eval=EvalConfig(**config["eval"]))
+
+
+def _check_combinations(config: RunConfig) -> None:
+    """The rules that tie two options together: the method's nets, then its kind's and its own rules."""
+    if config.method == FULL:
         return
-    method = METHODS.get(config["method"])
-    discrepancy = config["distill"].get("discrepancy", "sq")
-    if discrepancy != "sq" and config["mode"] != "cobra":
-        raise UserError(f"distill.discrepancy={discrepancy} needs mode cobra (it shapes COBRA's barycenter)")
-    if method.norms is not None and config["net"]["norm"] not in method.norms:
-        raise UserError(f"method {config['method']} needs a per-image norm ({', '.join(method.norms)}), "
-                        f"not net.norm={config['net']['norm']}")
-    if method.archs is not None and config["net"]["arch"] not in method.archs:
-        raise UserError(f"method {config['method']} distills with net.arch {' or '.join(method.archs)}, "
-                        f"not {config['net']['arch']} (eval.arch may name another)")
-    method.check_config(config)
+    method = METHODS.get(config.method)
+    if method.norms is not None and config.net.norm not in method.norms:
+        raise UserError(f"method {config.method} needs a per-image norm ({', '.join(method.norms)}), "
+                        f"not net.norm={config.net.norm}")
+    if method.archs is not None and config.net.arch not in method.archs:
+        raise UserError(f"method {config.method} distills with net.arch {' or '.join(method.archs)}, "
+                        f"not {config.net.arch} (eval.arch may name another)")
+    method.check(config)
 
 
 def identity(config: dict) -> dict:
@@ -219,5 +174,5 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "DataConfig", "EvalConfig", "NetConfig", "check_fits", "complete_method_section", "distill_section",
-           "identity", "sections", "validate", "with_defaults"]
+__all__ = ["FULL", "check_fits", "complete_method_section", "distill_section", "identity", "sections", "typed",
+           "validate", "with_defaults"]

@@ -27,7 +27,8 @@ from .integrity import (
 from .io import config_hash
 from .locks import FileLock
 from .paths import repo_root
-from .schema import with_defaults
+from .schema import typed, with_defaults
+from .sections import RunConfig
 
 METRIC_KEYS = ("acc", "acc_std", "eod_max", "eod_max_std", "eod_mean", "eod_mean_std", "runs")
 TIMING_KEYS = ("distill_seconds", "eval_seconds", "seconds")
@@ -85,6 +86,11 @@ class RunDir:
         if run.path != path:
             raise ValueError(f"{path} holds the config of another run ({run.path.name})")
         return run
+
+    @property
+    def run_config(self) -> RunConfig:
+        """The run's config as typed sections, for the loops, methods and evaluation."""
+        return typed(self.config)
 
     @property
     def config_file(self) -> Path:

@@ -39,7 +39,7 @@ from .errors import UserError, check_bool, check_choice, check_int
 from .paths import check_writable
 from .ray_backend import RayOptions, run_groups
 from .runner import run_one
-from .schema import DataConfig
+from .sections import DataConfig
 from .store import RunDir, default_root, run_id, synset_id
 
 DATA_KEYS = tuple(DataConfig.keys())  # a grid's data: keys, the run config's data section

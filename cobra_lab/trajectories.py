@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import DSA
@@ -36,22 +35,22 @@ from .integrity import (
 )
 from .io import config_hash
 from .locks import FileLock
-from .methods.mtt import flat_parameters, unflatten
+from .nets import NetFactory, flat_parameters, unflatten
+from .sections import RunConfig
 from .training import train_epochs
 
-NetFactory = Callable[[torch.Generator], nn.Module]
 EXPERT_SETTINGS = ("expert_train_epochs", "expert_lr", "expert_batch", "expert_dsa", "expert_per_class",
                    "expert_balance")
 WHOLE = "whole"
 
 
-def expert_key(config: dict) -> dict:
+def expert_key(config: RunConfig) -> dict:
     """What an expert trajectory depends on: the data (dataset, bias options, seed), the net and the expert
     training settings; not the distillation, so vanilla and COBRA runs of any IPC share their experts."""
-    settings = config["distill"]
-    return {"dataset": config["dataset"], "data": config["data"], "seed": config["seed"], "net": config["net"],
-            "dsa_strategy": settings["dsa_strategy"] if settings["expert_dsa"] else None,
-            **{key: settings[key] for key in EXPERT_SETTINGS}}
+    settings = config.distill
+    return {"dataset": config.dataset, "data": config.data.as_dict(), "seed": config.seed,
+            "net": config.net.as_dict(), "dsa_strategy": settings.dsa_strategy if settings.expert_dsa else None,
+            **{key: getattr(settings, key) for key in EXPERT_SETTINGS}}
 
 
 def expert_sets(mode: str, train: Split, subset: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -87,14 +86,13 @@ def _parameter_count(new_net: NetFactory) -> int:
 class Experts:
     """The stored expert trajectories of one config (see the module docstring)."""
 
-    def __init__(self, config: dict, root: str | Path) -> None:
-        self.config = config
-        self.settings = config["distill"]
-        key = expert_key(config)
-        net = config["net"]
-        self.path = Path(root) / "experts" / (f"{config['dataset']}-{net['arch']}{net['width']}-s{config['seed']}-"
-                                              f"{config_hash(key)}")
-        self.epochs = int(self.settings["expert_train_epochs"])
+    def __init__(self, config: RunConfig, root: str | Path) -> None:
+        self.seed = config.seed
+        self.settings = config.distill
+        net = config.net
+        self.path = Path(root) / "experts" / (f"{config.dataset}-{net.arch}{net.width}-s{config.seed}-"
+                                              f"{config_hash(expert_key(config))}")
+        self.epochs = self.settings.expert_train_epochs
 
     def file(self, name: str, index: int) -> Path:
         return self.path / name / f"expert_{index:03d}.pt"
@@ -125,7 +123,7 @@ class Experts:
         """The first ``count`` experts of each set ``mode`` draws from, one expert index at a time
         [sets, epochs + 1, P] (so only one index is held in memory); missing ones are trained first (resuming a
         partial one) and stored, a damaged one is moved aside and trained again."""
-        subset = expert_subset(data.train, self.settings["expert_per_class"], int(self.config["seed"]))
+        subset = expert_subset(data.train, self.settings.expert_per_class, self.seed)
         sets, parameters = expert_sets(mode, data.train, subset), _parameter_count(new_net)
         missing = [(name, index) for name in sets for index in range(count) if not self.file(name, index).exists()]
         if missing:
@@ -159,7 +157,7 @@ class Experts:
     def _train_one(self, train: Split, rows: torch.Tensor, name: str, index: int, parameters: int,
                    new_net: NetFactory, device: torch.device, bar: tqdm, log: Callable[[str], None] | None) -> None:
         """Train expert ``index`` of set ``name`` on train[rows], saving its epochs as it goes, then store it."""
-        settings, seed = self.settings, int(self.config["seed"])
+        settings, seed = self.settings, self.seed
         net = new_net(seeding.generator(seed, f"expert-init-{index}")).to(device)
         generator = seeding.generator(seed, f"expert-batches-{index}")
         snapshots, seconds = [flat_parameters(net).cpu()], 0.0
@@ -171,12 +169,12 @@ class Experts:
                     parameter.copy_(value)
             bar.update(len(snapshots) - 1)
         x, y = train.x[rows].to(device), train.y[rows].to(device)
-        weight = class_balanced_weights(train.y[rows]).to(device) if settings["expert_balance"] == "classes" else None
-        augment = DSA(settings["dsa_strategy"]) if settings["expert_dsa"] else None
+        weight = class_balanced_weights(train.y[rows]).to(device) if settings.expert_balance == "classes" else None
+        augment = DSA(settings.dsa_strategy) if settings.expert_dsa else None
         for _ in range(len(snapshots) - 1, self.epochs):
             began = time.time()
-            train_epochs(net, x, y, 1, lr=float(settings["expert_lr"]), generator=generator,
-                         batch=int(settings["expert_batch"]), augment=augment, sample_weight=weight)
+            train_epochs(net, x, y, 1, lr=settings.expert_lr, generator=generator, batch=settings.expert_batch,
+                         augment=augment, sample_weight=weight)
             snapshots.append(flat_parameters(net).cpu())
             seconds += time.time() - began
             if not torch.isfinite(snapshots[-1]).all():

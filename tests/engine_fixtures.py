@@ -1,6 +1,7 @@
 """A small random grouped dataset, smoke configs and a per-cell gradient reference for engine tests (no files
 needed)."""
 import copy
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -8,6 +9,8 @@ import torch.nn.functional as F
 from cobra_lab.accel.gradients import matched_layers
 from cobra_lab.config import load_profile
 from cobra_lab.data.types import GroupedData, Split
+from cobra_lab.schema import typed
+from cobra_lab.sections import DataConfig, RunConfig
 
 
 def random_grouped_data(seed: int = 0, classes: int = 4, groups: int = 3, train: int = 240, test: int = 120,
@@ -27,14 +30,24 @@ def random_grouped_data(seed: int = 0, classes: int = 4, groups: int = 3, train:
                        [f"g{i}" for i in range(groups)], (0.5,) * 3, (0.5,) * 3)
 
 
-def smoke_config(method: str, mode: str, ipc: int = 2, seed: int = 0, **distill) -> dict:
-    """A resolved-style smoke config without touching the dataset registry."""
+def smoke_dict(method: str, mode: str, ipc: int = 2, seed: int = 0, **distill) -> dict:
+    """A resolved-style smoke config dict without touching the dataset registry (``distill`` keys overridden)."""
     profile = load_profile("smoke")
-    config = {"dataset": "random", "data": {}, "method": method, "mode": mode, "ipc": ipc, "seed": seed,
-              "profile": "smoke", "preset": None, "device": "cpu", "net": dict(profile["net"], width=8),
-              **copy.deepcopy(profile["methods"][method])}
+    config = {"dataset": "random", "data": DataConfig().as_dict(), "method": method, "mode": mode, "ipc": ipc,
+              "seed": seed, "profile": "smoke", "preset": None, "device": "cpu",
+              "net": dict(profile["net"], width=8), **copy.deepcopy(profile["methods"][method])}
     config["distill"].update(distill)
     return config
+
+
+def smoke_config(method: str, mode: str, ipc: int = 2, seed: int = 0, **distill) -> RunConfig:
+    """``smoke_dict`` as the typed config the loops, methods and evaluation read."""
+    return typed(smoke_dict(method, mode, ipc, seed, **distill))
+
+
+def changed(config: RunConfig, section: str, **values) -> RunConfig:
+    """``config`` with ``values`` set in its section ``section`` (net, distill, eval), checked again."""
+    return replace(config, **{section: replace(getattr(config, section), **values)})
 
 
 def loop_over_cells(net, x, cell, labels, cells, create_graph=False):

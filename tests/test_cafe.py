@@ -12,9 +12,7 @@ from cobra_lab.sampling import CellSampler
 
 
 def _method(**distill):
-    config = smoke_config("cafe", "cobra")
-    config["distill"].update(distill)
-    method = METHODS.build("cafe", config, (3, 16, 16), 4)
+    method = METHODS.build("cafe", smoke_config("cafe", "cobra", **distill), (3, 16, 16), 4)
     net = method.new_net(torch.Generator().manual_seed(0))
     x_syn = torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     method.prepare(net, x_syn, torch.arange(4).repeat_interleave(2), torch.Generator())

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 from benchmark_scripts import load_script
-
 from cobra_lab.distill import distill
+
 from cobra_lab.errors import UserError
 from cobra_lab.runner import load_data
 from cobra_lab.store import RunDir
@@ -43,7 +43,7 @@ def test_the_script_writes_results_and_figure_and_a_rerun_recomputes_nothing(scr
 
     ladder = Ladder("dm", (1, 3), "cdigits_bg", 2, profile="smoke", modes=("cobra",))
     short = RunDir(ladder.config("cobra", 1), store)
-    alone = distill(load_data(short.config), short.config, progress=False)
+    alone = distill(load_data(short.config), short.run_config, progress=False)
     assert torch.equal(short.load_synset()["x"], alone.x)  # the snapshot of the 3-iteration run is the 1-iteration set
     assert "distilled set stored from iteration 1 of" in (short.path / "log.txt").read_text()
 
@@ -89,5 +89,5 @@ def test_each_backbones_snapshot_is_the_shorter_runs_set_with_lr_halving_at_a_fi
                     overrides={"distill.lr_img_halve_at": [1]})
     distill_ladder(ladder, "cobra", tmp_path, progress=False)
     short = RunDir(ladder.config("cobra", 2), tmp_path)
-    alone = distill(load_data(short.config), short.config, progress=False)
+    alone = distill(load_data(short.config), short.run_config, progress=False)
     assert torch.equal(short.load_synset()["x"], alone.x)

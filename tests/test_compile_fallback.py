@@ -15,7 +15,7 @@ from engine_fixtures import random_grouped_data, smoke_config
 
 from cobra_lab.accel import compiled
 from cobra_lab.cli import main
-from cobra_lab.distill import distill
+from cobra_lab.loops import distill
 
 # a compiled DM smoke run cut to one step of a one-layer net: the fewest kernels that still compile every pass
 RUN = ["run", "--dataset", "cdigits_bg", "--method", "dm", "--mode", "cobra", "--ipc", "1", "--profile", "smoke",

@@ -18,8 +18,8 @@ from cobra_lab.methods.dc import reference_loops, rowwise_cosine_distance
 from cobra_lab.sampling import CellSampler
 
 
-def _net():
-    method = METHODS.build("dc", smoke_config("dc", "cobra"), (3, 16, 16), 4)
+def _net(**distill):
+    method = METHODS.build("dc", smoke_config("dc", "cobra", **distill), (3, 16, 16), 4)
     net = method.new_net(torch.Generator().manual_seed(0))
     return method, net
 
@@ -76,8 +76,7 @@ def test_cell_aligned_chunks_split_only_runs_longer_than_a_chunk():
 
 @pytest.mark.parametrize("sampling", ["stratified", "grouped"])
 def test_real_statistics_on_threads_match_one_call_per_cell_and_repeat_exactly(sampling):
-    method, net = _net()
-    method.distill["real_chunk"] = 5  # several chunks, so both threads work
+    method, net = _net(real_chunk=5)  # several chunks, so both threads work
     generator = torch.Generator().manual_seed(3)
     y, a = torch.arange(80) % 4, torch.randint(0, 2, (80,), generator=generator)
     x = torch.randn(80, 3, 16, 16, generator=generator)

@@ -3,13 +3,15 @@ import pytest
 import torch
 from engine_fixtures import random_grouped_data, smoke_config
 
-import cobra_lab.distill as distill_module
-from cobra_lab.distill import distill, image_lr
-from cobra_lab.methods import METHODS
-from cobra_lab.methods.base import DistillConfig
+import cobra_lab.checkpoints as checkpoints
+import cobra_lab.loops.skeleton as skeleton
+import cobra_lab.loops.statistic_matching as statistic_matching
+from cobra_lab.loops import distill
+from cobra_lab.loops.statistic_matching import image_lr
+from cobra_lab.methods import METHODS, StatisticMethod
 
-# the methods this loop drives, those taking its options (MTT has its own loop: tests/test_mtt.py)
-LOOP_METHODS = [name for name in METHODS.names() if issubclass(METHODS.get(name).section, DistillConfig)]
+# the methods the statistic loop drives (MTT's trajectory loop: tests/test_mtt.py)
+LOOP_METHODS = [name for name in METHODS.names() if issubclass(METHODS.get(name), StatisticMethod)]
 
 
 @pytest.mark.parametrize("method", LOOP_METHODS)
@@ -41,9 +43,9 @@ def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkey
     data = random_grouped_data()
     config = smoke_config(method, "cobra", iterations=6)
     uninterrupted = distill(data, config, progress=False)
-    monkeypatch.setattr(distill_module, "CHECKPOINT_FRACTION", 1 / 6)  # checkpoint every iteration
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_FRACTION", 1 / 6)  # checkpoint every iteration
     calls = {"n": 0}
-    method_class = distill_module.METHODS.get(method)
+    method_class = METHODS.get(method)
     original = method_class.prepare
 
     def dying_prepare(self, *args):
@@ -64,30 +66,36 @@ def test_kill_and_resume_gives_the_uninterrupted_result(method, tmp_path, monkey
     assert resumed.losses == pytest.approx(uninterrupted.losses)
 
 
-def test_a_diverging_distillation_stops_with_a_one_line_error():
+def nan_learning_rate(monkeypatch):
+    """A NaN image learning rate (no config can hold one): the images turn NaN after the first step, so the
+    second loss is NaN."""
+    monkeypatch.setattr(statistic_matching, "image_lr", lambda settings, iteration: float("nan"))
+
+
+def test_a_diverging_distillation_stops_with_a_one_line_error(monkeypatch):
     from cobra_lab.errors import UserError
-    # a NaN learning rate turns the images into NaN after the first step; the second loss is NaN
-    with pytest.raises(UserError, match="diverged at iteration 2"):
-        distill(random_grouped_data(), smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)
+    nan_learning_rate(monkeypatch)
+    with pytest.raises(UserError, match="diverged at iteration 2 \\(loss nan\\); the run is not stored: try a"):
+        distill(random_grouped_data(), smoke_config("dm", "cobra"), progress=False)
 
 
 def test_losses_read_back_in_batches_give_the_same_run_and_the_same_divergence_error(monkeypatch):
-    import cobra_lab.distill as distill_module
     from cobra_lab.errors import UserError
     data = random_grouped_data()
     config = smoke_config("dm", "cobra", iterations=5)
     every_iteration = distill(data, config, progress=False)
-    monkeypatch.setattr(distill_module, "loss_reads_every", lambda device: 3)  # as on a GPU: reads lag the steps
+    monkeypatch.setattr(skeleton, "loss_reads_every", lambda device: 3)  # as on a GPU: reads lag the steps
     batched = distill(data, config, progress=False)
     assert torch.equal(batched.x, every_iteration.x) and batched.losses == every_iteration.losses
+    nan_learning_rate(monkeypatch)
     with pytest.raises(UserError, match="diverged at iteration 2"):
-        distill(data, smoke_config("dm", "cobra", lr_img=float("nan")), progress=False)
+        distill(data, config, progress=False)
 
 
 def test_the_image_learning_rate_halves_at_the_given_iterations():
-    settings = {"lr_img": 0.1, "lr_img_halve_at": [3, 5]}
+    settings = smoke_config("dm", "cobra", lr_img=0.1, lr_img_halve_at=[3, 5]).distill
     assert [image_lr(settings, iteration) for iteration in range(6)] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.025]
-    assert image_lr({"lr_img": 0.1, "lr_img_halve_at": None}, 99) == 0.1
+    assert image_lr(smoke_config("dm", "cobra", lr_img=0.1).distill, 99) == 0.1
 
 
 def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch):
@@ -96,9 +104,9 @@ def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch
     uninterrupted = distill(data, config, progress=False)
     assert not torch.equal(uninterrupted.x, distill(data, smoke_config("cafe", "cobra", iterations=4),
                                                     progress=False).x)
-    monkeypatch.setattr(distill_module, "CHECKPOINT_FRACTION", 1 / 4)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_FRACTION", 1 / 4)
     calls = {"n": 0}
-    original = distill_module.METHODS.get("cafe").prepare
+    original = METHODS.get("cafe").prepare
 
     def dying_prepare(self, *args):
         calls["n"] += 1
@@ -106,7 +114,7 @@ def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch
             raise Killed()
         return original(self, *args)
 
-    monkeypatch.setattr(distill_module.METHODS.get("cafe"), "prepare", dying_prepare)
+    monkeypatch.setattr(METHODS.get("cafe"), "prepare", dying_prepare)
     with pytest.raises(Killed):
         distill(data, config, checkpoint=tmp_path / "checkpoint.pt", progress=False)
     monkeypatch.undo()

@@ -1,7 +1,7 @@
 """Evaluation nets trained as one ensemble are the nets trained one by one, to float rounding."""
 import pytest
 import torch
-from engine_fixtures import random_grouped_data, smoke_config
+from engine_fixtures import changed, random_grouped_data, smoke_config
 
 from cobra_lab.accel.compiled import compilation_failed
 from cobra_lab.config import identity, resolve
@@ -9,6 +9,7 @@ from cobra_lab.ensemble import NetEnsemble, can_stack, pass_rows, predict_ensemb
 from cobra_lab.errors import UserError
 from cobra_lab.evaluate import evaluate, train_eval_ensemble, train_eval_net
 from cobra_lab.nets import build
+from cobra_lab.sections import RunConfig
 from cobra_lab.training import predict
 
 DATA = random_grouped_data(classes=4, groups=3, train=40, test=120)
@@ -23,15 +24,13 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def eval_config(runs: int = 3, epochs: int = 4, **settings) -> dict:
+def eval_config(runs: int = 3, epochs: int = 4, **settings) -> RunConfig:
     """The smoke DM evaluation (DSA per image) with ``runs`` nets, batch 16 so an epoch has several steps."""
-    config = smoke_config("dm", "cobra")
-    config["eval"].update(runs=runs, epochs=epochs, batch=16, max_test=None)
-    config["eval"].update(settings)
-    return config
+    return changed(smoke_config("dm", "cobra"), "eval", **{"runs": runs, "epochs": epochs, "batch": 16,
+                                                            "max_test": None, **settings})
 
 
-def assert_same_nets(ensemble: NetEnsemble, config: dict, runs: list[int], groups: torch.Tensor | None = None):
+def assert_same_nets(ensemble: NetEnsemble, config: RunConfig, runs: list[int], groups: torch.Tensor | None = None):
     """Member r of ``ensemble`` has net r's weights (to float rounding) and predicts what net r predicts."""
     stacked = predict_ensemble(ensemble, DATA.test.x)  # [R, M]
     for index, run in enumerate(runs):
@@ -84,8 +83,7 @@ def test_evaluate_reports_the_same_metrics_either_way():
 
 
 def test_batchnorm_nets_train_one_by_one():
-    config = eval_config(runs=2)
-    config["net"]["norm"] = "batchnorm"
+    config = changed(eval_config(runs=2), "net", norm="batchnorm")
     assert not can_stack(build("convnet", 3, 4, 16, torch.Generator(), width=8, norm="batchnorm"))
     assert train_eval_ensemble(DATA.train.x, DATA.train.y, config, 4, [0, 1]) is None
     result = evaluate(DATA.train.x, DATA.train.y, DATA.test, config, 4, 3, progress=False)

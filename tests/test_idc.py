@@ -5,11 +5,12 @@ import torch.nn.functional as F
 from engine_fixtures import loop_over_cells, random_grouped_data, smoke_config
 
 from cobra_lab.config import resolve
-from cobra_lab.distill import decoded, distill
 from cobra_lab.errors import UserError
+from cobra_lab.loops import distill
 from cobra_lab.methods import METHODS
 from cobra_lab.methods.idc import decode_zoom, idc_outer_loop
 from cobra_lab.sampling import CellSampler
+from cobra_lab.synset import decoded
 
 
 def _method(**distill_options):

@@ -9,8 +9,9 @@ from engine_fixtures import random_grouped_data, smoke_config
 
 from cobra_lab import nets
 from cobra_lab.config import resolve
-from cobra_lab.distill import distill, distill_loop
 from cobra_lab.interventions import fair_extractor
+from cobra_lab.loops import distill
+from cobra_lab.loops.statistic_matching import match_statistics
 from cobra_lab.methods import METHODS
 from cobra_lab.store import run_id
 from cobra_lab.training import group_balanced_weights, train_epochs
@@ -40,7 +41,7 @@ def test_equal_weights_train_exactly_like_no_weights() -> None:
 def test_fair_extractor_is_seeded_and_used_by_the_distiller() -> None:
     data = random_grouped_data()
     config = smoke_config("dm", "vanilla", extractor="fair", extractor_epochs=1)
-    method = METHODS.build("dm", config, data.image_shape, data.num_classes)
+    method = METHODS.build(config.method, config, data.image_shape, data.num_classes)
     a = fair_extractor(method, data, 1, seed=0, device=torch.device("cpu"))
     b = fair_extractor(method, data, 1, seed=0, device=torch.device("cpu"))
     for p, q in zip(a.parameters(), b.parameters()):
@@ -51,10 +52,10 @@ def test_fair_extractor_is_seeded_and_used_by_the_distiller() -> None:
     assert not torch.allclose(fair.x, plain.x)
 
 
-def test_the_loop_matches_on_the_nets_its_factory_gives() -> None:
+def test_the_loop_matches_on_the_nets_its_factory_gives(tmp_path) -> None:
     data = random_grouped_data()
     config = smoke_config("dm", "vanilla")
-    method = METHODS.build("dm", config, data.image_shape, data.num_classes)
+    method = METHODS.build(config.method, config, data.image_shape, data.num_classes)
     fixed = method.new_net(torch.Generator().manual_seed(5))
     calls = []
 
@@ -62,10 +63,11 @@ def test_the_loop_matches_on_the_nets_its_factory_gives() -> None:
         calls.append(generator)
         return copy.deepcopy(fixed)
 
-    fixed_set = distill_loop(data, config, method, one_net, torch.device("cpu"), progress=False)
-    assert len(calls) == config["distill"]["iterations"]
+    cpu = torch.device("cpu")
+    fixed_set = match_statistics(data, config, method, cpu, tmp_path, progress=False, new_net=one_net)
+    assert len(calls) == config.distill.iterations
     assert not torch.allclose(fixed_set.x, distill(data, config, progress=False).x)
-    default = distill_loop(data, config, method, method.new_net, torch.device("cpu"), progress=False)
+    default = match_statistics(data, config, method, cpu, tmp_path, progress=False, new_net=method.new_net)
     torch.testing.assert_close(default.x, distill(data, config, progress=False).x)
 
 

@@ -1,27 +1,42 @@
 """MTT: expert trajectories (stored, shared, resumable) and trajectory matching under vanilla, COBRA and FairDD."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 import torch
-from engine_fixtures import random_grouped_data, smoke_config
+from engine_fixtures import changed, random_grouped_data, smoke_config
 
+import cobra_lab.checkpoints as checkpoints
 from cobra_lab import trajectories
 from cobra_lab.config import resolve
 from cobra_lab.errors import UserError
+from cobra_lab.loops import distill
+from cobra_lab.loops.trajectory_matching import expert_bank
 from cobra_lab.methods import METHODS
-from cobra_lab.methods.mtt import barycentric, flat_parameters, matching_loss, normalised_distance, unroll
+from cobra_lab.methods.mtt import MTT, barycentric, matching_loss, normalised_distance, unroll
+from cobra_lab.nets import flat_parameters
+from cobra_lab.sections import RunConfig
 from cobra_lab.studies.mtt import expert_gap, expert_gap_figure, mtt_table
 from cobra_lab.trajectories import Experts, class_balanced_weights, expert_subset
-from cobra_lab.trajectory_matching import distill_mtt, expert_bank
 
 
-def mtt_config(mode: str, **distill) -> dict:
+def mtt_config(mode: str, **distill) -> RunConfig:
     return smoke_config("mtt", mode, **distill)
 
 
-def new_net(config: dict, data):
-    return METHODS.build("mtt", config, data.image_shape, data.num_classes).new_net
+def method_of(config: RunConfig, data) -> MTT:
+    return METHODS.build(config.method, config, data.image_shape, data.num_classes)
+
+
+def new_net(config: RunConfig, data):
+    return method_of(config, data).new_net
+
+
+def distill_mtt(data, config: RunConfig, root, checkpoint=None, progress=False, log=None):
+    """MTT's loop through the front door, its experts stored under ``root``."""
+    return distill(data, config, root, checkpoint, progress=progress, log=log)
 
 
 def one_group(data):
@@ -48,7 +63,7 @@ def test_barycentric_start_is_the_mean_of_the_group_checkpoints(tmp_path) -> Non
     experts = Experts(config, tmp_path)
     per_group = next(experts.trajectories(data, "cobra", 1, factory, torch.device("cpu"), progress=False))
     assert per_group.shape[0] == data.num_groups  # [G, epochs + 1, P]
-    bank = expert_bank(experts, data, config, factory, torch.device("cpu"), False, None)
+    bank = expert_bank(experts, data, config, method_of(config, data), factory, torch.device("cpu"), False, None)
     for epoch in range(bank.shape[2]):
         manual = sum(per_group[group, epoch] for group in range(data.num_groups)) / data.num_groups
         torch.testing.assert_close(bank[0, 0, epoch], manual)
@@ -65,13 +80,13 @@ def test_experts_are_stored_once_and_shared(tmp_path) -> None:
                                                          progress=False))
     stored = sorted(path.name for path in Experts(config, tmp_path).path.rglob("*.pt"))
     assert stored == ["expert_000.pt"]
-    other_run = dict(config, ipc=3, distill=dict(config["distill"], iterations=7, lr_img=5.0))
+    other_run = changed(replace(config, ipc=3), "distill", iterations=7, lr_img=5.0)
     assert Experts(other_run, tmp_path).path == Experts(config, tmp_path).path  # distillation settings: shared
     again = list(Experts(other_run, tmp_path).trajectories(data, "vanilla", 1, factory, torch.device("cpu"),
                                                            progress=False))
     torch.testing.assert_close(again[0], first[0], rtol=0, atol=0)
-    changed = dict(config, distill=dict(config["distill"], expert_lr=0.02))
-    assert Experts(changed, tmp_path).path != Experts(config, tmp_path).path
+    other_experts = changed(config, "distill", expert_lr=0.02)
+    assert Experts(other_experts, tmp_path).path != Experts(config, tmp_path).path
 
 
 def test_a_damaged_expert_is_moved_aside_and_trained_again(tmp_path) -> None:
@@ -117,13 +132,11 @@ def test_interrupted_expert_resumes_to_the_uninterrupted_trajectory(tmp_path, mo
 
 
 def test_interrupted_distillation_resumes_to_the_same_set(tmp_path, monkeypatch) -> None:
-    import cobra_lab.trajectory_matching as loop
-
     data = random_grouped_data()
     config = mtt_config("cobra", iterations=6)
     whole = distill_mtt(data, config, tmp_path, progress=False)
-    monkeypatch.setattr(loop, "CHECKPOINT_FRACTION", 1 / 6)  # a checkpoint after every iteration
-    real_unroll, calls = loop.unroll, {"n": 0}
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_FRACTION", 1 / 6)  # a checkpoint after every iteration
+    real_unroll, calls = MTT.unroll, {"n": 0}
 
     def stop_at_four(*args, **kwargs):
         calls["n"] += 1
@@ -131,12 +144,12 @@ def test_interrupted_distillation_resumes_to_the_same_set(tmp_path, monkeypatch)
             raise KeyboardInterrupt
         return real_unroll(*args, **kwargs)
 
-    monkeypatch.setattr(loop, "unroll", stop_at_four)
+    monkeypatch.setattr(MTT, "unroll", stop_at_four)
     checkpoint = tmp_path / "checkpoint.pt"
     with pytest.raises(KeyboardInterrupt):
         distill_mtt(data, config, tmp_path, checkpoint, progress=False)
     assert checkpoint.exists()
-    monkeypatch.setattr(loop, "unroll", real_unroll)
+    monkeypatch.setattr(MTT, "unroll", real_unroll)
     lines = []
     resumed = distill_mtt(data, config, tmp_path, checkpoint, progress=False, log=lines.append)
     assert any("resumed at iteration 4 of 6" in line for line in lines)

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from engine_fixtures import random_grouped_data
+from engine_fixtures import changed, random_grouped_data
 
 from cobra_lab import config as config_module
 from cobra_lab.config import resolve
-from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
+from cobra_lab.loops import distill
 from cobra_lab.methods import METHODS
 from cobra_lab.methods.dm import DM, DMDistill
 from cobra_lab.options import boolean, integer, option
+from cobra_lab.schema import typed
+from cobra_lab.sections import RunConfig
 from cobra_lab.store import run_id, synset_id
 
 
@@ -36,13 +38,13 @@ class Toy(DM):
     section = ToyDistill
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
-        if config["distill"]["steps_per_net"] > config["distill"]["iterations"]:
-            raise UserError(f"distill.steps_per_net={config['distill']['steps_per_net']} is more than "
-                            f"distill.iterations={config['distill']['iterations']}")
+    def check_config(cls, config: RunConfig) -> None:
+        if config.distill.steps_per_net > config.distill.iterations:
+            raise UserError(f"distill.steps_per_net={config.distill.steps_per_net} is more than "
+                            f"distill.iterations={config.distill.iterations}")
 
     def rounds(self) -> int:
-        return self.distill["steps_per_net"]
+        return self.settings.steps_per_net
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def test_a_new_method_resolves_with_its_own_section(toy_profile: str) -> None:
     assert run_id(config).startswith("cdigits_bg-toy-cobra-ipc2-smoke-s0-")
     other = resolve("cdigits_bg", "toy", "cobra", 2, profile=toy_profile, overrides={"distill.steps_per_net": 3})
     assert run_id(other) != run_id(config) and synset_id(other) != synset_id(config)
-    assert METHODS.build("toy", config, (3, 16, 16), 10).rounds() == 2
+    assert METHODS.build("toy", typed(config), (3, 16, 16), 10).rounds() == 2
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -87,8 +89,8 @@ def test_a_new_method_refuses_bad_values_in_one_line(toy_profile: str, overrides
 def test_a_new_method_distills_through_the_shared_loop(toy_profile: str) -> None:
     config = resolve("cdigits_bg", "toy", "cobra", 2, profile=toy_profile, overrides={"distill.iterations": 2})
     data = random_grouped_data()
-    synset = distill(data, config, progress=False)
+    synset = distill(data, typed(config), progress=False)
     assert synset.x.shape == (2 * data.num_classes, *data.image_shape)
     assert all(torch.isfinite(torch.tensor(synset.losses)))
-    one_step = distill(data, {**config, "distill": {**config["distill"], "steps_per_net": 1}}, progress=False)
+    one_step = distill(data, changed(typed(config), "distill", steps_per_net=1), progress=False)
     assert not torch.equal(synset.x, one_step.x)  # the toy's own option reaches the loop

@@ -49,8 +49,12 @@ def parameters(path: Path) -> dict:
     return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
 
 
-def test_there_are_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 8, "expected notebooks 00 to 07 (and the analysis studies) under notebooks/"
+def test_every_study_has_its_notebook_and_parameter_file() -> None:
+    from cobra_lab.studies import STUDIES
+
+    names = {path.stem for path in NOTEBOOKS}
+    assert names >= set(STUDIES.names()), sorted(set(STUDIES.names()) - names)
+    assert all((repo_root() / "params" / f"{name}.yaml").is_file() for name in names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -7,8 +7,9 @@ import yaml
 from cobra_lab import runner
 from cobra_lab.cli import main
 from cobra_lab.config import load_profile, resolve
-from cobra_lab.distill import distill
+from cobra_lab.loops import distill
 from cobra_lab.runner import load_data, run_one
+from cobra_lab.schema import typed
 
 RUN = ["run", "--dataset", "cdigits_bg", "--method", "dm", "--mode", "cobra", "--ipc", "2", "--profile", "smoke",
        "--quiet", "--json"]
@@ -27,7 +28,7 @@ def test_same_command_twice_reads_the_store(tmp_path, capsys, monkeypatch):
     def recomputed(*args, **kwargs):
         raise AssertionError("a finished run was recomputed")
 
-    monkeypatch.setattr("cobra_lab.distill.distill", recomputed)
+    monkeypatch.setattr("cobra_lab.runner.distill", recomputed)
     monkeypatch.setattr(runner, "evaluate", recomputed)
     assert main([*RUN, "--out", str(tmp_path)]) == 0
     second = json.loads(capsys.readouterr().out)
@@ -94,7 +95,7 @@ def test_paper_profile_runs_two_steps_on_the_cpu(method):
                                                                  "distill.inner_loop": 1}
     overrides = {**cut, "device": "cpu", "distill.compile": False}
     config = resolve("cdigits_bg", method, "cobra", 10, profile="paper", overrides=overrides)
-    synset = distill(load_data(config), config, progress=False)
+    synset = distill(load_data(config), typed(config), progress=False)
     assert synset.x.shape == (100, 3, 32, 32) and len(synset.losses) == (2 if method == "dm" else 1)
 
 

@@ -8,7 +8,8 @@ from cobra_lab.config import load_profile, profile_names, resolve
 from cobra_lab.errors import UserError
 from cobra_lab.evaluate import training_options
 from cobra_lab.methods import METHODS
-from cobra_lab.schema import FULL, EvalConfig, distill_section, sections, with_defaults
+from cobra_lab.schema import FULL, distill_section, sections, typed, with_defaults
+from cobra_lab.sections import EvalConfig
 from cobra_lab.store import run_id, synset_id
 
 # Run ids and distilled-set ids computed by the code before the schema existed (commit 6fc4fc4); a stored run
@@ -117,10 +118,10 @@ def test_eval_has_its_own_dsa_strategy() -> None:
     assert config["eval"]["dsa_strategy"] == config["distill"]["dsa_strategy"]
     other = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={"eval.dsa_strategy": "flip"})
     assert run_id(other) != run_id(config) and synset_id(other) == synset_id(config)
-    assert training_options(other, torch.zeros(4), None, torch.device("cpu"))["augment"].ops == ["flip"]
+    assert training_options(typed(other), torch.zeros(4), None, torch.device("cpu"))["augment"].ops == ["flip"]
     distill_only = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides={"distill.dsa_strategy": "crop"})
-    assert training_options(distill_only, torch.zeros(4), None, torch.device("cpu"))["augment"].ops == \
-        training_options(config, torch.zeros(4), None, torch.device("cpu"))["augment"].ops
+    assert training_options(typed(distill_only), torch.zeros(4), None, torch.device("cpu"))["augment"].ops == \
+        training_options(typed(config), torch.zeros(4), None, torch.device("cpu"))["augment"].ops
     with pytest.raises(UserError, match="unknown DSA op 'spin'"):
         resolve("cdigits_bg", "full", None, 0, profile="smoke", overrides={"eval.dsa_strategy": "spin"})
 

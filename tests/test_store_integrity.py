@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from cobra_lab import distill as distill_module
 from cobra_lab import sweep
 from cobra_lab.config import resolve
 from cobra_lab.data.cache import cached
 from cobra_lab.integrity import digest, remove_checked, sidecar
+from cobra_lab.methods import METHODS
 from cobra_lab.runner import run_one
 from cobra_lab.store import RunDir
 
@@ -55,7 +55,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path
 def interrupted(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
     """A store holding CONFIG's run killed after two of its four distillation iterations (checkpoint.pt)."""
     root = tmp_path_factory.mktemp("interrupted")
-    method = distill_module.METHODS.get("dm")
+    method = METHODS.get("dm")
     original, calls = method.prepare, {"n": 0}
 
     def dying_prepare(self, *args):
@@ -190,7 +190,7 @@ def test_a_damaged_synset_is_distilled_again_but_a_damaged_metrics_file_is_only_
     def no_distill(*args, **kwargs):
         raise AssertionError("an intact distilled set was distilled again")
 
-    monkeypatch.setattr("cobra_lab.distill.distill", no_distill)
+    monkeypatch.setattr("cobra_lab.runner.distill", no_distill)
     assert not run_one(CONFIG, run.path.parent.parent, progress=False)["cached"]
 
 

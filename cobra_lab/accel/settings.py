@@ -1,7 +1,6 @@
 """The settings a run gives its fast passes: whether to compile, and how many real images per forward."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -20,14 +19,9 @@ class Acceleration:
     compile: bool = False
     real_chunk: int | str = "auto"
 
-    @classmethod
-    def of(cls, distill: Mapping) -> Acceleration:
-        """The settings in a run's ``distill`` config section."""
-        return cls(bool(distill["compile"]), distill["real_chunk"])
-
-    def compiles(self, device: torch.device) -> bool:
-        """Whether passes on ``device`` run compiled: ``compile`` is on and compiling has not failed in this process
-        (on a GPU inductor fuses the norm, ReLU and pooling that otherwise cost most of a step's memory traffic)."""
+    def compiles(self) -> bool:
+        """Whether passes run compiled: ``compile`` is on and compiling has not failed in this process (on a GPU
+        inductor fuses the norm, ReLU and pooling that otherwise cost most of a step's memory traffic)."""
         return self.compile and not compilation_failed()
 
     def chunk(self, device: torch.device, cpu_chunk: int = CPU_CHUNK) -> int:

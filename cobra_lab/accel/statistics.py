@@ -23,15 +23,15 @@ from .settings import CPU_CHUNK, Acceleration
 from .threads import one_thread, single_threaded_pool
 
 
-def embedder(net: nn.Module, acceleration: Acceleration, device: torch.device,
+def embedder(net: nn.Module, acceleration: Acceleration,
              chunk: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """``net.embed`` of a frozen net; compiled (chunks padded to ``chunk`` rows) when ``acceleration`` compiles."""
-    return frozen_embedder(net, chunk) if acceleration.compiles(device) else net.embed
+    return frozen_embedder(net, chunk) if acceleration.compiles() else net.embed
 
 
 def embeddings(net: nn.Module, x: torch.Tensor, acceleration: Acceleration) -> torch.Tensor:
     """``net.embed(x)`` [N, D] of a frozen net for images x [N, C, H, W], differentiable w.r.t. x."""
-    return embedder(net, acceleration, x.device)(x)
+    return embedder(net, acceleration)(x)
 
 
 def cell_means(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch.Tensor,
@@ -40,7 +40,7 @@ def cell_means(net: nn.Module, x: torch.Tensor, cell: torch.Tensor, sizes: torch
     sizes [K] images per cell; an empty cell's mean is 0), without gradients, in chunks of real images."""
     cell = cell.to(x.device)
     chunk = acceleration.chunk(x.device, cpu_chunk)
-    embed = embedder(net, acceleration, x.device, chunk if chunk < x.shape[0] else None)  # pad short chunks only
+    embed = embedder(net, acceleration, chunk if chunk < x.shape[0] else None)  # pad short chunks only
     with torch.no_grad():
         sums = None
         for start in range(0, x.shape[0], chunk):
@@ -119,6 +119,6 @@ def class_gradients(net: nn.Module, x: torch.Tensor, classes: int, acceleration:
     def eager() -> torch.Tensor:
         return batch_cell_gradients(net, x, cell, sizes, cell, create_graph=True)
 
-    if acceleration.compiles(x.device):
+    if acceleration.compiles():
         return compiled_or_eager(lambda: compiled_class_gradients(net, x.view(classes, n, *x.shape[1:])), eager)
     return eager()

@@ -1,11 +1,9 @@
-"""Distillation methods: each defines a statistic of a batch and a distance between statistics."""
+"""Distillation methods: what each one matches (a statistic of a batch, or a training trajectory) and how it
+measures the difference. Methods know no loop: ``cobra_lab.loops`` picks the loop by a method's ``kind``."""
 from __future__ import annotations
 
-from ..registry import Registry
-from .base import Method
+from . import cafe, dc, dm, idc, mtt  # noqa: F401  (registers the methods)
+from .base import Method, StatisticMethod, TrajectoryMethod
+from .registry import METHODS
 
-METHODS: Registry[Method] = Registry("method")
-
-from . import cafe, dc, dm, idc, mtt  # noqa: E402,F401  (registers the methods)
-
-__all__ = ["METHODS", "Method"]
+__all__ = ["METHODS", "Method", "StatisticMethod", "TrajectoryMethod"]

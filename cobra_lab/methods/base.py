@@ -1,17 +1,20 @@
-"""What every distillation method provides to the distillation loop, and the options that loop takes."""
+"""What a distillation method declares, by kind: a statistic method says what statistic of a batch is matched and
+how two statistics differ; a trajectory method says how a student is unrolled on the synthetic set and compared
+with an expert's checkpoints. A method knows no loop: the loop of its ``kind`` (``cobra_lab.loops``) drives it."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from .. import nets
 from ..accel import Acceleration
+from ..augment import DSA
 from ..barycenter import DISCREPANCIES
+from ..errors import UserError
 from ..modes import FAIRDD_REDUCTIONS
 from ..options import (
     Section,
@@ -27,18 +30,63 @@ from ..options import (
     positive,
 )
 from ..sampling import RealBatch
-
-if TYPE_CHECKING:
-    from ..data.types import GroupedData
-    from ..distill import IterationHook, SynSet
+from ..sections import RunConfig
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
+class Method:
+    """What every method declares: its name, its kind (which loop drives it), its ``distill`` config section, the
+    nets it works with and its cross-key rules; it builds its nets and decodes its stored images."""
+
+    name: ClassVar[str] = "method"
+    kind: ClassVar[str]  # the loop that drives it: "statistic" or "trajectory"
+    norms: ClassVar[tuple[str, ...] | None] = None  # the net norms the method works with (None: any)
+    archs: ClassVar[tuple[str, ...] | None] = None  # the net architectures the method works with (None: any)
+    section: ClassVar[type[Section]]  # its ``distill`` config section, checked by the schema
+
+    @classmethod
+    def check(cls, config: RunConfig) -> None:
+        """Every rule a checked ``config`` of the method must follow: its kind's (``check_kind``), then its own
+        (``check_config``)."""
+        cls.check_kind(config)
+        cls.check_config(config)
+
+    @classmethod
+    def check_kind(cls, config: RunConfig) -> None:
+        """The rules every method of this kind follows (none by default)."""
+
+    @classmethod
+    def check_config(cls, config: RunConfig) -> None:
+        """The method's own rules that tie its options to the rest of a checked ``config`` (none by default): a
+        one-line UserError naming the keys when they do not fit together."""
+
+    def __init__(self, config: RunConfig, image_shape: tuple[int, int, int], num_classes: int) -> None:
+        self.settings = config.distill
+        self.net_config = config.net
+        self.ipc = config.ipc
+        self.image_shape = image_shape
+        self.num_classes = num_classes
+
+    def new_net(self, generator: torch.Generator) -> nn.Module:
+        """A freshly initialised network, seeded from ``generator``."""
+        return nets.build(self.net_config.arch, self.image_shape[0], self.num_classes, self.image_shape[-1], generator,
+                          **self.net_config.options)
+
+    def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
+        """The images the stored synthetic tensor x_syn [N, C, H, W] stands for, each stored image's in a consecutive
+        block of the same size: [N * k, C, H, W] (the images themselves by default, k = 1); differentiable."""
+        return x_syn
+
+    def augmentation(self) -> DSA | None:
+        """The differentiable Siamese augmentation the distillation applies (``distill.dsa``), or None."""
+        return DSA(self.settings.dsa_strategy) if self.settings.dsa else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class DistillConfig(Section):
-    """The ``distill`` options of every method the distillation loop (``distill.py``) drives; a method's own
-    section adds its options to these."""
+    """The ``distill`` options of every statistic method (the loop that matches statistics takes them); a method's
+    own section adds its options to these."""
 
     name: ClassVar[str] = "distill"
     iterations: int = option(integer(1))
@@ -59,54 +107,27 @@ class DistillConfig(Section):
     fairdd_reduction: str = option(one_of(FAIRDD_REDUCTIONS), "sum", later=True)
 
 
-class Method:
+class StatisticMethod(Method):
     """A statistic Phi of a batch (per cell for real images, per class for synthetic ones) and a distance D."""
 
-    name = "method"
-    norms: tuple[str, ...] | None = None  # the net norms the method works with (None: any)
-    archs: tuple[str, ...] | None = None  # the net architectures the method works with (None: any)
-    section: ClassVar[type[Section]] = DistillConfig  # its ``distill`` config section, checked by the schema
+    kind: ClassVar[str] = "statistic"
+    section: ClassVar[type[Section]] = DistillConfig
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
-        """The method's rules that tie its options to the rest of a resolved ``config`` (none by default): a
-        one-line UserError naming the keys when they do not fit together."""
-
-    @classmethod
-    def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
-                    log: Callable[[str], None], on_iteration: IterationHook | None = None) -> SynSet:
-        """Distill the run's set (a ``SynSet``) with the shared distillation loop, calling ``on_iteration`` after
-        each iteration; a method that needs its own loop overrides this (``root`` is the run store, for what such
-        a loop keeps beside the runs)."""
-        from ..distill import distill  # the loop imports the methods
-
-        return distill(data, config, checkpoint=checkpoint, progress=progress, log=log, on_iteration=on_iteration)
-
-    def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
-        self.distill = config["distill"]
-        self.net_config = dict(config["net"])
-        self.image_shape = image_shape
-        self.num_classes = num_classes
+    def check_kind(cls, config: RunConfig) -> None:
+        """A barycenter discrepancy other than the squared distance shapes COBRA's target only."""
+        if config.distill.discrepancy != "sq" and config.mode != "cobra":
+            raise UserError(f"distill.discrepancy={config.distill.discrepancy} needs mode cobra (it shapes COBRA's "
+                            f"barycenter)")
 
     @property
     def acceleration(self) -> Acceleration:
         """How the method's passes may run fast (``distill.compile``, ``distill.real_chunk``): for ``accel``."""
-        return Acceleration.of(self.distill)
-
-    def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
-        """The images the stored synthetic tensor x_syn [N, C, H, W] stands for, each stored image's in a consecutive
-        block of the same size: [N * k, C, H, W] (the images themselves by default, k = 1); differentiable."""
-        return x_syn
+        return Acceleration(self.settings.compile, self.settings.real_chunk)
 
     def rounds(self) -> int:
         """Synthetic-image updates per fresh network."""
         return 1
-
-    def new_net(self, generator: torch.Generator) -> nn.Module:
-        """A freshly initialised network, seeded from ``generator``."""
-        options = {k: v for k, v in self.net_config.items() if k != "arch"}
-        channels, size = self.image_shape[0], self.image_shape[-1]
-        return nets.build(self.net_config["arch"], channels, self.num_classes, size, generator, **options)
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Work on a fresh network before its first round (nothing by default)."""
@@ -132,3 +153,37 @@ class Method:
         statistic cannot carry, such as a loss on each real image. Called once per image step, after that step's
         ``real_statistics`` and ``synthetic_statistics`` (syn [classes, D]), so it may reuse what they computed."""
         return None
+
+
+class TrajectoryMethod(Method):
+    """A student unrolled on the synthetic set from an expert's checkpoint, and its distance to a later checkpoint.
+
+    The loop keeps a bank of expert checkpoints [experts, sets, epochs, P] (``bank_sets`` says which sets a mode
+    matches), draws a segment of it each iteration, unrolls the student over the synthetic images at a learnable
+    learning rate and moves the images (and that rate) to shrink ``matching_loss``."""
+
+    kind: ClassVar[str] = "trajectory"
+
+    def bank_sets(self, trajectory: torch.Tensor, mode: str) -> torch.Tensor:
+        """The checkpoint sets one expert index contributes, from its trajectories [sets, epochs + 1, P] under
+        ``mode`` -> [sets', epochs + 1, P]."""
+        raise NotImplementedError
+
+    def last_epoch(self) -> int:
+        """The last expert epoch a segment reaches (the bank keeps epochs 0..last)."""
+        raise NotImplementedError
+
+    def segment(self, bank: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One draw from bank [experts, sets, epochs, P]: the start and target checkpoints, each [sets, P]."""
+        raise NotImplementedError
+
+    def unroll(self, student: nn.Module, starts: torch.Tensor, x_syn: torch.Tensor, y_syn: torch.Tensor,
+               lr: torch.Tensor, generator: torch.Generator, dsa: DSA | None) -> torch.Tensor:
+        """The student's parameters [P] after training from ``starts`` [sets, P] on the synthetic set x_syn
+        [S, C, H, W], y_syn [S] at learning rate ``lr``; differentiable w.r.t. the images and ``lr``."""
+        raise NotImplementedError
+
+    def matching_loss(self, mode: str, end: torch.Tensor, starts: torch.Tensor,
+                      targets: torch.Tensor) -> torch.Tensor:
+        """The loss of the student's end point end [P] given the segment's starts and targets [sets, P]."""
+        raise NotImplementedError

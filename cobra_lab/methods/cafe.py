@@ -21,10 +21,11 @@ from .. import accel
 from ..errors import UserError
 from ..options import boolean, integer, non_negative, option, optional
 from ..sampling import RealBatch
+from ..sections import RunConfig
 from ..training import train_epochs
-from . import METHODS
-from .base import Augment, DistillConfig, Method
+from .base import Augment, DistillConfig, StatisticMethod
 from .dc import reference_loops
+from .registry import METHODS
 
 
 def set_trainable(net: nn.Module, trainable: bool) -> None:
@@ -59,7 +60,7 @@ class CAFEDistill(DistillConfig):
 
 
 @METHODS.register("cafe")
-class CAFE(Method):
+class CAFE(StatisticMethod):
     """CAFE: Phi = per-layer mean features; D = layer-weighted summed squared error; a discrimination loss on the
     real images; outer image steps per net with inner epochs on the synthetic set between them."""
 
@@ -69,18 +70,18 @@ class CAFE(Method):
     section = CAFEDistill
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: RunConfig) -> None:
         """One layer weight per tap: net.depth blocks, the pooled map, the embedding."""
-        weights, depth = config["distill"]["layer_weights"], config["net"]["depth"]
+        weights, depth = config.distill.layer_weights, config.net.depth
         if len(weights) != depth + 2:
             raise UserError(f"distill.layer_weights needs net.depth + 2 = {depth + 2} weights (one per block, the "
                             f"pooled map, the embedding), got {len(weights)}")
 
-    def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
+    def __init__(self, config: RunConfig, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        outer, inner = reference_loops(int(config["ipc"]))
-        self.outer = int(self.distill["outer_loop"] or outer)
-        self.inner = int(self.distill["inner_loop"] or inner)
+        outer, inner = reference_loops(config.ipc)
+        self.outer = self.settings.outer_loop or outer
+        self.inner = self.settings.inner_loop or inner
         self.weights: torch.Tensor | None = None  # [D] the layer weight of every statistic entry
         self.real_embeddings: torch.Tensor | None = None  # [R, E] this step's real embeddings (for extra_loss)
         self.real_labels: torch.Tensor | None = None  # [R]
@@ -94,17 +95,17 @@ class CAFE(Method):
         if self.weights is None:
             with torch.no_grad():
                 sizes = [tap.shape[1] for tap in flat_taps(net, x_syn[:1])]  # [D_k per tap]
-            weights = list(self.distill["layer_weights"])
+            weights = self.settings.layer_weights
             per_tap = [*weights[:-2], weights[-2] + weights[-1]]  # the embedding is the last map's numbers
-            scale = 1.0 / self.num_classes if self.distill["average_classes"] else 1.0
+            scale = 1.0 / self.num_classes if self.settings.average_classes else 1.0
             self.weights = torch.repeat_interleave(torch.tensor(per_tap) * scale, torch.tensor(sizes)).to(x_syn)
 
     def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
                        generator: torch.Generator) -> None:
         """Train the network for ``inner`` epochs on the current synthetic set, then freeze it again."""
         set_trainable(net, True)
-        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.distill["lr_net"]), generator=generator,
-                     batch=int(self.distill["batch_train"]))
+        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=self.settings.lr_net, generator=generator,
+                     batch=self.settings.batch_train)
         set_trainable(net, False)
 
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
@@ -126,7 +127,7 @@ class CAFE(Method):
         """The discrimination loss: each real image's embedding scored by dot product against the synthetic class
         means of the embedding, cross-entropy summed over the step's real images, times
         ``discrimination_weight``."""
-        weight = float(self.distill["discrimination_weight"])
+        weight = self.settings.discrimination_weight
         if weight == 0:
             return None
         prototypes = syn[:, -self.real_embeddings.shape[1]:]  # [C, E] synthetic embedding means

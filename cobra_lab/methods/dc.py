@@ -15,9 +15,10 @@ from .. import accel
 from ..accel.gradients import matched_layers
 from ..options import integer, option, optional
 from ..sampling import RealBatch
+from ..sections import RunConfig
 from ..training import train_epochs
-from . import METHODS
-from .base import Augment, DistillConfig, Method
+from .base import Augment, DistillConfig, StatisticMethod
+from .registry import METHODS
 
 # (outer, inner) loops of the reference per ipc; others: below 10 -> (5, 10) [COBRA], above 50 -> (100, 10) [FairDD]
 REFERENCE_LOOPS = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
@@ -63,19 +64,18 @@ class DCDistill(DistillConfig):
 
 
 @METHODS.register("dc")
-class DC(Method):
+class DC(StatisticMethod):
     """DC: Phi = gradient of the mean cross-entropy; D = per-row cosine distance; outer/inner loops."""
 
     name = "dc"
     section = DCDistill
     norms = ("instancenorm", "groupnorm", "none")  # per-image gradients need a norm that mixes no images
 
-    def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
+    def __init__(self, config: RunConfig, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        ipc = int(config["ipc"])
-        outer, inner = reference_loops(ipc)
-        self.outer = int(self.distill["outer_loop"] or outer)
-        self.inner = int(self.distill["inner_loop"] or inner)
+        outer, inner = reference_loops(config.ipc)
+        self.outer = self.settings.outer_loop or outer
+        self.inner = self.settings.inner_loop or inner
         self.shapes: list[tuple[int, int]] = []
 
     def rounds(self) -> int:
@@ -88,8 +88,8 @@ class DC(Method):
     def between_rounds(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor,
                        generator: torch.Generator) -> None:
         """Train the network for ``inner`` epochs on the current synthetic set."""
-        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=float(self.distill["lr_net"]), generator=generator,
-                     batch=int(self.distill["batch_train"]))
+        train_epochs(net, x_syn.detach(), y_syn, self.inner, lr=self.settings.lr_net, generator=generator,
+                     batch=self.settings.batch_train)
 
     def real_statistics(self, net: nn.Module, x: torch.Tensor, batch: RealBatch, augment: Augment) -> torch.Tensor:
         labels = batch.cell // batch.counts.shape[1]  # [R]: a cell's class

@@ -7,12 +7,11 @@ import torch
 from torch import nn
 
 from .. import accel
-from ..augment import DSA
 from ..options import integer, one_of, option
 from ..sampling import RealBatch
 from ..training import train_epochs
-from . import METHODS
-from .base import Augment, DistillConfig, Method
+from .base import Augment, DistillConfig, StatisticMethod
+from .registry import METHODS
 
 DISTANCES = {
     "sq": lambda u, v: (u - v).pow(2).sum(-1),  # squared L2 summed over dims (DM, FairDD)
@@ -29,7 +28,7 @@ class DMDistill(DistillConfig):
 
 
 @METHODS.register("dm")
-class DM(Method):
+class DM(StatisticMethod):
     """DM: Phi = mean embedding; D = squared L2 (or L1); one image step per fresh random network."""
 
     name = "dm"
@@ -37,11 +36,10 @@ class DM(Method):
 
     def prepare(self, net: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, generator: torch.Generator) -> None:
         """Optionally warm the fresh net up on the current synthetic set (COBRA code), then freeze it."""
-        epochs = int(self.distill["warmup_epochs"])
+        epochs = self.settings.warmup_epochs
         if epochs > 0:
-            dsa = DSA(self.distill["dsa_strategy"]) if self.distill["dsa"] else None
-            train_epochs(net, x_syn.detach(), y_syn, epochs, lr=float(self.distill["lr_net"]), generator=generator,
-                         batch=int(self.distill["batch_train"]), augment=dsa)
+            train_epochs(net, x_syn.detach(), y_syn, epochs, lr=self.settings.lr_net, generator=generator,
+                         batch=self.settings.batch_train, augment=self.augmentation())
         net.eval()  # instance norm has no running statistics; eval() only matters for other norms
         for parameter in net.parameters():
             parameter.requires_grad_(False)
@@ -56,4 +54,4 @@ class DM(Method):
         return embeddings.view(self.num_classes, -1, embeddings.shape[1]).mean(1)  # [C, D]
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return DISTANCES[self.distill["distance"]](u, v)
+        return DISTANCES[self.settings.distance](u, v)

@@ -17,9 +17,10 @@ from torch import nn
 
 from ..errors import UserError
 from ..options import integer, option
-from . import METHODS
+from ..sections import RunConfig
 from .base import Augment
 from .dc import DC, DCDistill, reference_loops
+from .registry import METHODS
 
 OUTER_LOOPS = {50: 30, 100: 30}  # image steps per net where COBRA's IDC departs from DC's table
 
@@ -60,14 +61,14 @@ class IDC(DC):
     name = "idc"
     section = IDCDistill
 
-    def __init__(self, config: dict, image_shape: tuple[int, int, int], num_classes: int) -> None:
+    def __init__(self, config: RunConfig, image_shape: tuple[int, int, int], num_classes: int) -> None:
         super().__init__(config, image_shape, num_classes)
-        self.factor = int(self.distill["factor"])
+        self.factor = self.settings.factor
         if 2 * self.factor > min(image_shape[1:]):
             raise UserError(f"distill.factor={self.factor} cuts a {min(image_shape[1:])} px image into pieces under "
                             f"2 px; use distill.factor <= {min(image_shape[1:]) // 2}")
-        self.outer = int(self.distill["outer_loop"] or idc_outer_loop(int(config["ipc"])))
-        self.inner = int(self.distill["inner_loop"] or 0)  # null: the net is never trained (COBRA's IDC)
+        self.outer = self.settings.outer_loop or idc_outer_loop(config.ipc)
+        self.inner = self.settings.inner_loop or 0  # null: the net is never trained (COBRA's IDC)
 
     def decode(self, x_syn: torch.Tensor) -> torch.Tensor:
         return decode_zoom(x_syn, self.factor)

@@ -7,39 +7,25 @@ moved. The modes only change the start and target points: vanilla takes one expe
 split; COBRA the uniform mean over groups of the group experts' checkpoints (same expert index, so same
 initialisation); ``fairdd`` is our per-group analogue (the paper has none): the student starts from the same
 barycentric point and the loss is the mean over groups of each group's normalised distance.
-The loop that drives this (seeded, checkpointed) is ``cobra_lab.trajectory_matching``.
+The loop that drives it (seeded, checkpointed) is the trajectory-matching loop of ``cobra_lab.loops``.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..augment import DSA
 from ..errors import UserError
+from ..nets import unflatten
 from ..options import Section, boolean, dsa_strategy, fraction_below_one, integer, one_of, option, optional, positive
-from . import METHODS
-from .base import Method
-
-if TYPE_CHECKING:
-    from ..data.types import GroupedData
-    from ..distill import IterationHook, SynSet
-
-
-def flat_parameters(net: nn.Module) -> torch.Tensor:
-    """All parameters of ``net`` in ``named_parameters`` order, detached, as one vector [P]."""
-    return torch.cat([parameter.detach().flatten() for parameter in net.parameters()])
-
-
-def unflatten(net: nn.Module, theta: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The flat vector theta [P] as ``net``'s named parameters (views, so gradients flow back to theta)."""
-    shapes = [(name, parameter.shape) for name, parameter in net.named_parameters()]
-    pieces = torch.split(theta, [shape.numel() for _, shape in shapes])
-    return {name: piece.view(shape) for (name, shape), piece in zip(shapes, pieces)}
+from ..sections import RunConfig
+from .base import TrajectoryMethod
+from .registry import METHODS
 
 
 def unroll(net: nn.Module, start: torch.Tensor, x_syn: torch.Tensor, y_syn: torch.Tensor, lr: torch.Tensor,
@@ -113,7 +99,7 @@ class MTTDistill(Section):
 
 
 @METHODS.register("mtt")
-class MTT(Method):
+class MTT(TrajectoryMethod):
     """MTT: match the parameters a student reaches on the synthetic set to an expert trajectory's."""
 
     name = "mtt"
@@ -121,25 +107,38 @@ class MTT(Method):
     section = MTTDistill
 
     @classmethod
-    def distill_set(cls, data: GroupedData, config: dict, root: Path, checkpoint: Path, progress: bool,
-                    log: Callable[[str], None], on_iteration: IterationHook | None = None) -> SynSet:
-        """MTT's own loop, on the expert trajectories stored under ``root`` (trained there first when missing); it
-        has no per-iteration hook."""
-        from ..trajectory_matching import distill_mtt  # the loop imports this module
-
-        if on_iteration is not None:
-            raise UserError("mtt distills in its own loop, which has no per-iteration hook")
-
-        return distill_mtt(data, config, root, checkpoint, progress, log)
-
-    @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: RunConfig) -> None:
         """MTT's rules: its modes, and targets that lie within the expert trajectories."""
-        settings = config["distill"]
-        if config["mode"] not in ("vanilla", "cobra", "fairdd"):
-            raise UserError(f"method mtt has no mode {config['mode']}: use vanilla, cobra or fairdd (our per-group "
+        settings = config.distill
+        if config.mode not in ("vanilla", "cobra", "fairdd"):
+            raise UserError(f"method mtt has no mode {config.mode}: use vanilla, cobra or fairdd (our per-group "
                             f"analogue; the paper has no FairDD-MTT)")
-        last = settings["max_start_epoch"] - 1 + settings["expert_epochs"]
-        if last > settings["expert_train_epochs"]:
+        last = settings.max_start_epoch - 1 + settings.expert_epochs
+        if last > settings.expert_train_epochs:
             raise UserError(f"distill.max_start_epoch - 1 + distill.expert_epochs = {last} is past the experts' "
-                            f"{settings['expert_train_epochs']} epochs (distill.expert_train_epochs)")
+                            f"{settings.expert_train_epochs} epochs (distill.expert_train_epochs)")
+
+    def bank_sets(self, trajectory: torch.Tensor, mode: str) -> torch.Tensor:
+        """Vanilla: the whole-split expert; COBRA: the groups' barycentric trajectory (one set); ``fairdd``: every
+        group's. trajectory [sets, epochs + 1, P] -> [sets', epochs + 1, P]."""
+        return barycentric(trajectory).unsqueeze(0) if mode == "cobra" else trajectory
+
+    def last_epoch(self) -> int:
+        return self.settings.max_start_epoch - 1 + self.settings.expert_epochs
+
+    def segment(self, bank: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """An expert index and a start epoch t < max_start_epoch, drawn in that order: the checkpoints at t and at
+        t + expert_epochs, each [sets, P]."""
+        index = int(torch.randint(bank.shape[0], (1,), generator=generator))
+        epoch = int(torch.randint(self.settings.max_start_epoch, (1,), generator=generator))
+        return bank[index, :, epoch], bank[index, :, epoch + self.settings.expert_epochs]
+
+    def unroll(self, student: nn.Module, starts: torch.Tensor, x_syn: torch.Tensor, y_syn: torch.Tensor,
+               lr: torch.Tensor, generator: torch.Generator, dsa: DSA | None) -> torch.Tensor:
+        """``syn_steps`` student steps from the barycentric start, ``batch_syn`` images a step."""
+        return unroll(student, barycentric(starts), x_syn, y_syn, lr, self.settings.syn_steps, self.settings.batch_syn,
+                      generator, dsa)
+
+    def matching_loss(self, mode: str, end: torch.Tensor, starts: torch.Tensor,
+                      targets: torch.Tensor) -> torch.Tensor:
+        return matching_loss(mode, end, starts, targets)

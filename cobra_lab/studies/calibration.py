@@ -2,8 +2,8 @@
 paper's Table 1, and the smallest budget whose FairDD and COBRA cells land near the paper's.
 
 Each mode is distilled once, to the largest budget of the ladder; the set after each smaller budget k is stored
-as the distilled set of the k-iteration config (no schedule of DM, DC, IDC or CAFE depends on the total: lr_img
-halves at fixed iterations; so it is that run's set), and every budget is then evaluated as an ordinary run of
+as the distilled set of the k-iteration config (no method's schedule depends on the total: lr_img halves at
+fixed iterations; so it is that run's set), and every budget is then evaluated as an ordinary run of
 the store: a re-run reads everything back, an interrupted one goes on where it stopped."""
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from matplotlib.figure import Figure
 
 from .. import paper
 from ..config import resolve
-from ..distill import SynSet, check_synset_state
 from ..errors import UserError
 from ..runner import distilled_set, load_data, run_one
 from ..schema import check_fits
 from ..store import RunDir
+from ..synset import SynSet, check_synset_state
 from .figures import METRIC_LABELS, MODE_COLOURS
 
 PAPER_TABLE = 1  # the main table: cfmnist_bg and the other benchmarks at IPC 10, 50, 100
@@ -85,9 +85,9 @@ def _has_set(run: RunDir) -> bool:
 def _store_set(run: RunDir, synset: SynSet, num_classes: int, image_shape: tuple[int, ...], origin: str) -> None:
     """Store ``synset`` as ``run``'s distilled set (checked against its config) unless one is stored already."""
     state = synset.state()
-    check_synset_state(state, run.config, num_classes, image_shape)
+    check_synset_state(state, run.run_config, num_classes, image_shape)
     with run.synset_lock():
-        if run.stored_synset(lambda stored: check_synset_state(stored, run.config, num_classes, image_shape),
+        if run.stored_synset(lambda stored: check_synset_state(stored, run.run_config, num_classes, image_shape),
                              repair=True) is None:
             run.save_synset(state)
             run.log(f"distilled set stored from {origin}")

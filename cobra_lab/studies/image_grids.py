@@ -6,9 +6,9 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data.types import GroupedData
-from ..distill import SynSet
 from ..plots import BLANK, CELL_GAP
 from ..store import RunDir
+from ..synset import SynSet
 from .grids import STUDIES, base_grid
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from .. import paper
 from ..errors import UserError
 from ..methods.base import DistillConfig
-from ..schema import EvalConfig
+from ..sections import EvalConfig
 from .grids import STUDIES, base_grid
 from .tables import cell_text, paper_text
 

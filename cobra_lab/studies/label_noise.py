@@ -13,8 +13,8 @@ from .. import nets, paper
 from ..bench.results import write_results
 from ..data import load
 from ..diagnostics import group_means, targets
-from ..distill import SynSet, decoded
 from ..store import RunDir
+from ..synset import SynSet, decoded
 from .grids import STUDIES, base_grid
 from .tables import results_table
 
@@ -216,7 +216,7 @@ def synthetic_positions(results: pd.DataFrame, seed: int = 0, images: int | None
         clean = {space: targets(*group_means(f, y, a, classes, groups)) for space, f in feats.items()}
         for _, run in runs.iterrows():
             stored = RunDir.open(run["run_dir"])
-            synset = decoded(SynSet.from_state(stored.load_synset()), stored.config, classes)
+            synset = decoded(SynSet.from_state(stored.load_synset()), stored.run_config, classes)
             rho = float(run["group_noise"])
             observed = load(dataset, group_noise=rho, seed=seed).train.a_observed[kept] if rho else a  # [n]
             row = {"dataset": dataset, "method": run["method"], "mode": run["mode"], "group_noise": rho}

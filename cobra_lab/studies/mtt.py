@@ -15,8 +15,10 @@ from ..data.types import GroupedData
 from ..evaluate import test_subset
 from ..fairness import fairness_metrics
 from ..methods import METHODS
-from ..methods.mtt import barycentric, unflatten
+from ..methods.mtt import barycentric
+from ..nets import unflatten
 from ..runner import load_data
+from ..schema import typed
 from ..store import default_root
 from ..training import resolve_device
 from ..trajectories import Experts
@@ -74,15 +76,16 @@ def expert_gap(profile: str, dataset: str, ipc: int, seed: int, max_test: int | 
     rows = []
     data = None
     for mode, name in TRAJECTORIES.items():
-        config = resolve(dataset, "mtt", mode, ipc, profile=profile, seed=seed)
-        data = data or load_data(config)
-        device = resolve_device(config["device"])
-        method = METHODS.build("mtt", config, data.image_shape, data.num_classes)
+        stored = resolve(dataset, "mtt", mode, ipc, profile=profile, seed=seed)
+        data = data or load_data(stored)
+        config = typed(stored)
+        device = resolve_device(config.device)
+        method = METHODS.build(config.method, config, data.image_shape, data.num_classes)
         net = method.new_net(torch.Generator().manual_seed(0)).to(device).eval()
         test = test_subset(data.test, max_test, seed)
         test_x = test.x.to(device)
         per_index = Experts(config, root or default_root()).trajectories(
-            data, mode, int(config["distill"]["experts"]), method.new_net, device, progress)
+            data, mode, config.distill.experts, method.new_net, device, progress)
         for index, trajectory in enumerate(per_index):  # [sets, epochs + 1, P]
             for epoch, theta in enumerate(barycentric(trajectory)):
                 metrics = checkpoint_metrics(net, theta, data, test_x, test.y, test.a)

@@ -11,10 +11,10 @@ from .. import paper
 from ..accel.gradients import batch_cell_gradients
 from ..data.types import GroupedData
 from ..diagnostics import group_means, residual_table
-from ..distill import SynSet, decoded
 from ..evaluate import train_eval_net
 from ..sampling import cell_sample
 from ..store import RunDir
+from ..synset import SynSet, decoded
 from .figures import MODE_COLOURS
 from .grids import STUDIES, base_grid
 
@@ -51,9 +51,10 @@ def real_statistics(net: nn.Module, data: GroupedData, method: str, per_cell: in
 def run_residuals(run_dir: str, data: GroupedData, per_cell: int = 256) -> pd.DataFrame:
     """Residual table of a stored run: evaluation net 0 trained on its distilled set gives Phi[a|y] on real data."""
     run = RunDir.open(run_dir)
-    synset = decoded(SynSet.from_state(run.load_synset()), run.config, data.num_classes)
-    net = train_eval_net(synset.x, synset.y, run.config, data.num_classes, run=0).cpu()
-    phi, counts = real_statistics(net, data, run.config["method"], per_cell, int(run.config["seed"]))
+    config = run.run_config
+    synset = decoded(SynSet.from_state(run.load_synset()), config, data.num_classes)
+    net = train_eval_net(synset.x, synset.y, config, data.num_classes, run=0).cpu()
+    phi, counts = real_statistics(net, data, config.method, per_cell, config.seed)
     return residual_table(phi, counts, data.class_names)
 
 

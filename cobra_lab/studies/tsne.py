@@ -8,10 +8,10 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data.types import GroupedData
-from ..distill import SynSet, decoded
 from ..errors import check_choice, check_int
 from ..evaluate import train_eval_net
 from ..store import RunDir
+from ..synset import SynSet, decoded
 from .grids import STUDIES, base_grid
 
 PROJECTIONS = ("tsne", "umap")
@@ -66,8 +66,9 @@ def embed_run(run_dir: str, data: GroupedData, points: int, projection: str = "t
     """
     check_int("points", points, neighbours + 2)
     run = RunDir.open(run_dir)
-    synset = decoded(SynSet.from_state(run.load_synset()), run.config, data.num_classes)
-    net = train_eval_net(synset.x, synset.y, run.config, data.num_classes, run=0)
+    config = run.run_config
+    synset = decoded(SynSet.from_state(run.load_synset()), config, data.num_classes)
+    net = train_eval_net(synset.x, synset.y, config, data.num_classes, run=0)
     rows = torch.randperm(len(data.test), generator=torch.Generator().manual_seed(seed))[:points]
     feats = features(net.cpu(), data.test.x[rows]).numpy()
     y, a = data.test.y[rows].numpy(), data.test.a[rows].numpy()

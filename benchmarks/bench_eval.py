@@ -12,22 +12,25 @@ whole evaluation's time is estimated per path as
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 
 from cobra_lab.accel.memory import keep_freed_memory
 from cobra_lab.bench.children import child_last_line
 from cobra_lab.bench.results import write_results
+from cobra_lab.bench.step_setup import step_config
+from cobra_lab.bench.timing import synchronize
 from cobra_lab.config import load_profile
 from cobra_lab.ensemble import predict_ensemble
 from cobra_lab.evaluate import eval_chunk, prediction_batch, train_eval_ensemble, train_eval_net
+from cobra_lab.sections import RunConfig
 from cobra_lab.training import predict, resolve_device
 
 CLASSES = 10
@@ -36,18 +39,18 @@ TEST_IMAGES = 10000  # cfmnist's test split
 SIZES = ("quick", "paper")
 
 
-def eval_config(profile: str, device: str, epochs: int, compile: bool, chunk: int | str = "auto") -> dict:
-    """The profile's DM evaluation settings with ``epochs`` epochs (the resolved-config keys evaluation reads)."""
+def eval_config(profile: str, device: str, epochs: int, compile: bool, chunk: int | str = "auto") -> RunConfig:
+    """The profile's DM evaluation settings with ``epochs`` epochs (and its net)."""
     settings = load_profile(profile)
-    section = copy.deepcopy(settings["methods"]["dm"])
-    section["eval"].update(epochs=epochs, compile=compile, ensemble=True, chunk=chunk)
-    return {"seed": 0, "device": device, "net": settings["net"], **section}
+    config = step_config("dm", profile, 10, settings["net"]["width"],
+                         settings["methods"]["dm"]["distill"]["real_per_class"], False, 0, device)
+    return replace(config, eval=replace(config.eval, epochs=epochs, compile=compile, ensemble=True, chunk=chunk))
 
 
-def paths(config: dict, x: torch.Tensor, y: torch.Tensor, compile: bool) -> dict[str, Callable[[], Callable]]:
+def paths(config: RunConfig, x: torch.Tensor, y: torch.Tensor, compile: bool) -> dict[str, Callable[[], Callable]]:
     """Each way of evaluating: a call that trains every net for the config's epochs and returns a call that
     predicts test images with them."""
-    runs = list(range(int(config["eval"]["runs"])))
+    runs = list(range(config.eval.runs))
     batch = prediction_batch(config, x.device)
 
     def sequential() -> Callable:
@@ -55,7 +58,7 @@ def paths(config: dict, x: torch.Tensor, y: torch.Tensor, compile: bool) -> dict
         return lambda test_x: [predict(net, test_x, batch) for net in trained]
 
     def ensemble(compiled: bool) -> Callable[[], Callable]:
-        setting = {**config, "eval": {**config["eval"], "compile": compiled}}
+        setting = replace(config, eval=replace(config.eval, compile=compiled))
 
         def train() -> Callable:
             trained = train_eval_ensemble(x, y, setting, CLASSES, runs)
@@ -67,12 +70,6 @@ def paths(config: dict, x: torch.Tensor, y: torch.Tensor, compile: bool) -> dict
     if compile:
         found["ensemble compiled"] = ensemble(True)
     return found
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued CUDA work, so wall times cover it."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def timed(call: Callable[[], object], device: torch.device) -> tuple[float, object]:

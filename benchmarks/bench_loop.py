@@ -18,6 +18,7 @@ import pstats
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -25,9 +26,10 @@ import torch
 from cobra_lab.accel.memory import keep_freed_memory
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import resolve
-from cobra_lab.distill import distill
 from cobra_lab.errors import UserError
+from cobra_lab.loops import distill
 from cobra_lab.runner import load_data
+from cobra_lab.schema import typed
 
 WARMUP = 3
 
@@ -37,12 +39,13 @@ def loop_ms(args: argparse.Namespace, mode: str, profile: bool = False) -> float
     config = resolve("cfmnist_bg", args.method, mode, 10, profile=args.profile, seed=0,
                      overrides={"device": args.device, "distill.iterations": args.iterations})
     data = load_data(config)
-    distill(data, {**config, "distill": {**config["distill"], "iterations": WARMUP}}, progress=False)
+    settings = typed(config)
+    distill(data, replace(settings, distill=replace(settings.distill, iterations=WARMUP)), progress=False)
     profiler = cProfile.Profile() if profile else None
     began = time.perf_counter()
     if profiler:
         profiler.enable()
-    distill(data, config, progress=False)
+    distill(data, settings, progress=False)
     if profiler:
         profiler.disable()
     if torch.cuda.is_available() and args.device != "cpu":

@@ -21,6 +21,7 @@ import pandas as pd
 from cobra_lab.bench.results import write_results
 from cobra_lab.config import parse_override, profile_names
 from cobra_lab.errors import UserError
+from cobra_lab.methods import METHODS
 from cobra_lab.plots import save_figure
 from cobra_lab.studies.calibration import (
     TIME_LIMIT_SECONDS,
@@ -35,7 +36,7 @@ from cobra_lab.studies.calibration import (
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", required=True, choices=("dm", "dc", "idc", "cafe"), help="the backbone")
+    parser.add_argument("--method", required=True, choices=METHODS.names(), help="the backbone")
     parser.add_argument("--budgets", type=int, nargs="+", required=True, help="distillation iterations to try")
     parser.add_argument("--modes", nargs="+", default=["vanilla", "fairdd", "cobra"], help="modes to run")
     parser.add_argument("--profile", default="cpu", help="the profile the budgets override (default cpu)")

@@ -20,8 +20,10 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import cobra_lab.accel.compiled as compiled_passes
-from cobra_lab.bench.step import make_data, make_setup, ours_step, profile_config, synchronize
-from cobra_lab.bench.step import parse_args as step_args
+from cobra_lab.bench.fake_data import make_data
+from cobra_lab.bench.step import ours_step, step_options
+from cobra_lab.bench.step_setup import make_setup
+from cobra_lab.bench.timing import synchronize
 from cobra_lab.errors import UserError
 
 VARIANTS = {  # name -> (compile, cudnn.benchmark, inductor mode)
@@ -52,11 +54,11 @@ def variant_settings(variant: str) -> Iterator[None]:
 def variant_step(args: argparse.Namespace, variant: str) -> tuple[Callable[[], torch.Tensor], torch.device]:
     """A fresh DM step set up for ``variant``'s compile setting."""
     compile_ = VARIANTS[variant][0]
-    options = step_args(["--profile", args.profile, "--methods", "dm", "--device", args.device,
-                         "--compile" if compile_ else "--no-compile", *args.sizes])
+    options = step_options(args.profile, [10], args.ipc, args.real_per_class, args.width, ["dm"],
+                           args.images_per_class, device=args.device, seed=args.seed, compile=compile_)
     device = torch.device("cuda" if args.device == "cuda" else "cpu")
     data = make_data(10, options.images_per_class, args.seed)
-    setup = make_setup(data, data.train.x.to(device), profile_config("dm", options), device, args.seed)
+    setup = make_setup(data, data.train.x.to(device), options.config("dm"), device)
     return ours_step(setup, data, args.mode), device
 
 
@@ -104,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per variant")
     parser.add_argument("--kernels", type=int, default=0, help="print this many costliest operations per variant")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("sizes", nargs=argparse.REMAINDER,
-                        help="after --, bench_step.py size options, e.g. -- --width 16 --real-per-class 8")
+    parser.add_argument("--ipc", type=int, default=10, help="synthetic images per class (as bench_step.py)")
+    parser.add_argument("--width", type=int, default=None, help="ConvNet width (default: the profile's)")
+    parser.add_argument("--real-per-class", type=int, default=None,
+                        help="real images per class per step (default: the profile's)")
+    parser.add_argument("--images-per-class", type=int, default=600, help="random train images per class")
     args = parser.parse_args(argv)
-    args.sizes = [size for size in args.sizes if size != "--"]
     if args.steps < 1 or args.kernels < 0:
         parser.error("--steps must be at least 1 and --kernels at least 0")
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -10,7 +10,7 @@ profile_step = load_script("profile_step")
 
 def test_variants_are_timed_and_profiled(capsys):
     profile_step.main(["--device", "cpu", "--profile", "quick", "--variants", "eager", "compiled", "--steps", "2",
-                       "--kernels", "5", "--", "--width", "8", "--real-per-class", "4", "--images-per-class", "10"])
+                       "--kernels", "5", "--width", "8", "--real-per-class", "4", "--images-per-class", "10"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"ms/step eager=\d+\.\d\d compiled=\d+\.\d\d", lines[-1]), lines[-1]
     assert sum(line.startswith("== ") for line in lines) == 2

@@ -9,9 +9,6 @@ from pathlib import Path
 import torch
 
 from ..io import atomic_write_json
-from ..paths import repo_root
-
-RESULTS_DIR = repo_root() / "benchmarks" / "results"  # the committed results the README points to
 
 
 def cpu_model() -> str:

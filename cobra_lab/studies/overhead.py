@@ -9,25 +9,19 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..bench import step
 from ..bench.results import write_results
+from ..bench.step import measure_all, step_options
 from ..store import default_root
 from .figures import MODE_COLOURS
 
-SMOKE_ARGS = ["--steps", "1", "--warmup", "0", "--real-per-class", "4", "--width", "8", "--images-per-class", "40",
-              "--ipc", "2", "--no-compile"]  # one tiny eager step per configuration: checks the path only
+# one tiny eager step per configuration at the smoke profile: checks the path only
+SMOKE_SIZES = {"steps": 1, "warmup": 0, "real_per_class": 4, "width": 8, "images_per_class": 40, "ipc": 2,
+               "compile": False}
 
 
 def results_file(profile: str) -> Path:
     """Where the benchmark's measurements for ``profile`` are stored (under the results folder)."""
     return default_root() / "benchmarks" / f"bench_step-{profile}.json"
-
-
-def benchmark_argv(profile: str, groups: list[int], steps: int, memory: bool) -> list[str]:
-    """The benchmark's options: the smoke profile runs one tiny step, others the quick-profile sizes."""
-    argv = ["--groups", *map(str, groups)]
-    argv += SMOKE_ARGS if profile == "smoke" else ["--steps", str(steps)]
-    return argv + ([] if memory else ["--no-memory"])
 
 
 def load_or_run(profile: str, groups: list[int], steps: int = 20, memory: bool = True) -> dict:
@@ -37,9 +31,9 @@ def load_or_run(profile: str, groups: list[int], steps: int = 20, memory: bool =
         stored = json.loads(path.read_text())
         if set(groups) <= {record["groups"] for record in stored["records"]}:
             return stored
-    args = step.parse_args(benchmark_argv(profile, groups, steps, memory))
-    device, results, _, _ = step.measure_all(args)  # progress lines on stderr
-    write_results(path, "bench_step", step.records(args, device, results))
+    sizes = SMOKE_SIZES if profile == "smoke" else {"steps": steps}  # others: the quick profile's sizes
+    measured = measure_all(step_options(groups=groups, memory=memory, **sizes))  # progress lines on stderr
+    write_results(path, "bench_step", measured.records())
     return json.loads(path.read_text())
 
 

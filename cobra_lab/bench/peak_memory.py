@@ -1,0 +1,73 @@
+"""Peak memory of one call: the CUDA allocator's peak on a GPU; on the CPU the resident set's high-water mark,
+measured in a fresh process so that nothing measured before counts."""
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+
+from .timing import synchronize
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+# glibc otherwise raises its mmap threshold after big frees and keeps later big blocks resident once freed,
+# so a step after the warm-up one would reuse them and show too little RSS growth
+CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+
+
+def cuda_peak_mb(call: Callable[[], object], device: torch.device) -> float:
+    """Peak CUDA memory allocated during one call above what was allocated before it (MB)."""
+    synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    call()
+    synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+
+
+def proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def rss_peak_mb(call: Callable[[], object]) -> float:
+    """Peak RSS growth during one call (MB): the kernel's high-water mark is reset just before it."""
+    gc.collect()
+    CLEAR_REFS.write_text("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
+    before = proc_status_mb("VmRSS")
+    call()
+    return proc_status_mb("VmHWM") - before
+
+
+def rss_peak_available() -> bool:
+    """Whether this kernel lets ``rss_peak_mb`` reset the high-water mark (Linux's /proc/self/clear_refs)."""
+    return CLEAR_REFS.exists()
+
+
+@contextlib.contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """``extra`` set in os.environ while the block runs (a spawned process starts with it)."""
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def in_fresh_process(function: Callable[..., float], *args: object) -> float:
+    """``function(*args)`` run in a freshly started Python process (with ``CHILD_ENV``), so that no memory this
+    process holds counts; ``function`` must be importable and its arguments picklable."""
+    with _environment(CHILD_ENV), multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)

@@ -23,7 +23,7 @@ from test_notebooks import SMOKE_OVERRIDES
 from cobra_lab.cli import main
 from cobra_lab.config import get_dotted, load_profile
 from cobra_lab.paths import repo_root
-from cobra_lab.studies.overhead import SMOKE_ARGS, results_file
+from cobra_lab.studies.overhead import SMOKE_SIZES, results_file
 
 ROOT = repo_root()
 PREFIXES = ("cobra-lab ", "papermill ", "python benchmarks/", "make ")
@@ -121,12 +121,21 @@ def test_cobra_lab_command_runs(command: str, study_env, tmp_path, monkeypatch, 
         json.loads(out)
 
 
+def smoke_flags() -> list[str]:
+    """The overhead study's smoke sizes as the benchmark script's flags."""
+    flags = []
+    for key, value in SMOKE_SIZES.items():
+        flag = key.replace("_", "-")
+        flags += ([f"--{flag}" if value else f"--no-{flag}"] if isinstance(value, bool) else [f"--{flag}", str(value)])
+    return flags
+
+
 @pytest.mark.parametrize("command", cases("python benchmarks/"))
 def test_benchmark_command_runs_one_tiny_step(command: str, study_env):
     """The benchmark as notebook 13 runs it under the smoke profile, into the file that notebook reads."""
     argv = shlex.split(command)
     argv[argv.index("--json") + 1] = str(results_file("smoke"))
-    done = subprocess.run([sys.executable, *argv[1:], *SMOKE_ARGS, "--groups", "2", "--no-memory"], cwd=ROOT,
+    done = subprocess.run([sys.executable, *argv[1:], *smoke_flags(), "--groups", "2", "--no-memory"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert {record["groups"] for record in json.loads(results_file("smoke").read_text())["records"]} == {2}

@@ -1,6 +1,8 @@
 """Barycenter solver: the known minimisers of each discrepancy, batched over classes, absent groups ignored."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -76,10 +78,11 @@ def test_cobra_mode_uses_the_configured_discrepancy() -> None:
 
     phi, present = random_phi()
     counts = present.long() * 7
-    mode = MODES.build("cobra").configured({"discrepancy": "l2"})
+    mode = MODES.build("cobra").configured(SimpleNamespace(discrepancy="l2"))
     torch.testing.assert_close(mode.target(phi, counts), barycenter(phi, present, "l2"))
     mean = (phi * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True)  # [C, D] uniform over present
-    torch.testing.assert_close(MODES.build("cobra").configured({"discrepancy": "sq"}).target(phi, counts), mean)
+    squared = MODES.build("cobra").configured(SimpleNamespace(discrepancy="sq"))
+    torch.testing.assert_close(squared.target(phi, counts), mean)
 
 
 def test_discrepancy_option_in_configs_and_run_ids() -> None:

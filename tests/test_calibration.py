@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 from benchmark_scripts import load_script
-from cobra_lab.distill import distill
 
 from cobra_lab.errors import UserError
+from cobra_lab.loops import distill
 from cobra_lab.runner import load_data
 from cobra_lab.store import RunDir
 from cobra_lab.studies.calibration import COLUMNS, Ladder, distill_ladder, near_paper, smallest_budget

@@ -1,4 +1,6 @@
 """Modes: targets, losses and the gradients they send to the synthetic images."""
+from types import SimpleNamespace
+
 import torch
 from engine_fixtures import smoke_config
 
@@ -47,7 +49,7 @@ def test_fairdd_ignores_absent_groups_and_sums():
     expected = sum(SQ(phi[c, g], syn[c]) for c in range(3) for g in range(4) if counts[c, g] > 0)
     torch.testing.assert_close(MODES.build("fairdd").loss(phi, counts, syn, SQ), expected)
     # reduction mean (the released COBRA-IDC code): each class's sum over the groups present divided by their number
-    averaged = MODES.build("fairdd").configured({"fairdd_reduction": "mean"}).loss(phi, counts, syn, SQ)
+    averaged = MODES.build("fairdd").configured(SimpleNamespace(fairdd_reduction="mean")).loss(phi, counts, syn, SQ)
     present = (counts > 0).sum(1)  # [3]: class 0 lacks one group
     expected = sum(SQ(phi[c, g], syn[c]) / present[c] for c in range(3) for g in range(4) if counts[c, g] > 0)
     torch.testing.assert_close(averaged, expected)

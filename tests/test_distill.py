@@ -122,7 +122,7 @@ def test_kill_and_resume_follow_the_learning_rate_schedule(tmp_path, monkeypatch
     assert torch.equal(resumed.x, uninterrupted.x)
 
 
-@pytest.mark.parametrize("method", ["dm", "dc"])
+@pytest.mark.parametrize("method", ["dm", "dc", "mtt"])
 def test_the_set_after_k_iterations_of_a_long_run_is_the_k_iteration_run(method):
     data = random_grouped_data()
     snapshots = {}

@@ -24,6 +24,7 @@ import torch
 
 from cobra_lab.accel.memory import keep_freed_memory
 from cobra_lab.bench.children import child_last_line
+from cobra_lab.bench.fake_data import RANDOM
 from cobra_lab.bench.results import write_results
 from cobra_lab.bench.step_setup import step_config
 from cobra_lab.bench.timing import synchronize
@@ -42,7 +43,7 @@ SIZES = ("quick", "paper")
 def eval_config(profile: str, device: str, epochs: int, compile: bool, chunk: int | str = "auto") -> RunConfig:
     """The profile's DM evaluation settings with ``epochs`` epochs (and its net)."""
     settings = load_profile(profile)
-    config = step_config("dm", profile, 10, settings["net"]["width"],
+    config = step_config("dm", profile, RANDOM, 10, settings["net"]["width"],
                          settings["methods"]["dm"]["distill"]["real_per_class"], False, 0, device)
     return replace(config, eval=replace(config.eval, epochs=epochs, compile=compile, ensemble=True, chunk=chunk))
 

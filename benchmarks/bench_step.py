@@ -18,14 +18,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
         description="Time one distillation step (DM, DC, IDC, CAFE x vanilla, fairdd, cobra) of "
-                    "cobra-lab's engine against a reference-style per-class loop, on random cfmnist-shaped data. "
+                    "cobra-lab's engine against a reference-style per-class loop, on random cfmnist-shaped data "
+                    "or a dataset's real images. "
                     "The last line summarises at the largest G given (labelled with it, e.g. DM@G10).")
     parser.add_argument("--profile", choices=tuple(PROFILE_GROUPS), default="quick",
                         help="the profile whose DM / DC / IDC / CAFE settings, net width, real budget and G values are "
                              "the defaults; paper: width 128, 256 real images per class, G = 10, with the paper's "
                              "Table 13 (H100) printed beside ours")
+    parser.add_argument("--dataset", default="random",
+                        help="random (cfmnist-shaped noise, any G) or a dataset's name (its real train images; G at "
+                             "most its number of groups, group g counted as g mod G)")
     parser.add_argument("--groups", type=int, nargs="+", default=None, help="G values, each >= 2 (default: "
-                                                                            "the profile's)")
+                                                                            "the profile's on random data, the "
+                                                                            "dataset's own number otherwise)")
     parser.add_argument("--ipc", type=int, default=10, help="synthetic images per class")
     parser.add_argument("--real-per-class", type=int, default=None,
                         help="real images per class per step (default: the profile's)")
@@ -33,8 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                                 "(default: the profile's)")
     parser.add_argument("--methods", nargs="+", choices=METHOD_NAMES, default=list(METHOD_NAMES),
                         help="the methods to time (default: all)")
-    parser.add_argument("--images-per-class", type=int, default=600, help="random train images per class")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per configuration (median)")
+    parser.add_argument("--images-per-class", type=int, default=600, help="train images per class the steps draw from")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per configuration (median, mean and std)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -51,9 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def options_of(args: argparse.Namespace) -> StepOptions:
     """The benchmark's options from the command line's (the profile's sizes where none is given)."""
-    return step_options(args.profile, args.groups, args.ipc, args.real_per_class, args.width, args.methods,
-                        args.images_per_class, args.steps, args.warmup, args.device, args.seed, args.memory,
-                        args.compile)
+    return step_options(args.profile, args.dataset, args.groups, args.ipc, args.real_per_class, args.width,
+                        args.methods, args.images_per_class, args.steps, args.warmup, args.device, args.seed,
+                        args.memory, args.compile)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,8 +54,9 @@ def variant_settings(variant: str) -> Iterator[None]:
 def variant_step(args: argparse.Namespace, variant: str) -> tuple[Callable[[], torch.Tensor], torch.device]:
     """A fresh DM step set up for ``variant``'s compile setting."""
     compile_ = VARIANTS[variant][0]
-    options = step_options(args.profile, [10], args.ipc, args.real_per_class, args.width, ["dm"],
-                           args.images_per_class, device=args.device, seed=args.seed, compile=compile_)
+    options = step_options(args.profile, groups=[10], ipc=args.ipc, real_per_class=args.real_per_class,
+                           width=args.width, methods=["dm"], images_per_class=args.images_per_class,
+                           device=args.device, seed=args.seed, compile=compile_)
     device = torch.device("cuda" if args.device == "cuda" else "cpu")
     data = make_data(10, options.images_per_class, args.seed)
     setup = make_setup(data, data.train.x.to(device), options.config("dm"), device)

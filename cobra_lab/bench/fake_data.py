@@ -8,6 +8,7 @@ from ..data.types import GroupedData, Split
 CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 SKEW = 0.9  # share of each class in its majority group
+RANDOM = "random"  # the benchmarks' name for these images, beside the registered datasets' names
 
 
 def skewed_groups(images_per_class: int, groups: int) -> torch.Tensor:
@@ -29,5 +30,5 @@ def make_data(groups: int, images_per_class: int, seed: int) -> GroupedData:
     a = skewed_groups(images_per_class, groups)  # [N]
     x = torch.randn(y.numel(), *IMAGE_SHAPE, generator=generator)  # [N, 3, 32, 32]
     train = Split(x, y, a, a.clone())
-    return GroupedData("random-cfmnist", train, train, [f"c{c}" for c in range(CLASSES)],
+    return GroupedData(RANDOM, train, train, [f"c{c}" for c in range(CLASSES)],
                        [f"g{g}" for g in range(groups)], (0.5,) * 3, (0.5,) * 3)

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -19,14 +20,22 @@ CLEAR_REFS = Path("/proc/self/clear_refs")
 CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 
 
-def cuda_peak_mb(call: Callable[[], object], device: torch.device) -> float:
-    """Peak CUDA memory allocated during one call above what was allocated before it (MB)."""
+class Peak(NamedTuple):
+    """Peak memory of one call (MB): its growth above what was held before the call, and the whole peak."""
+
+    growth_mb: float
+    total_mb: float
+
+
+def cuda_peak_mb(call: Callable[[], object], device: torch.device) -> Peak:
+    """Peak CUDA memory allocated during one call: above what was allocated before it, and in all (MB)."""
     synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
     before = torch.cuda.memory_allocated(device)
     call()
     synchronize(device)
-    return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+    peak = torch.cuda.max_memory_allocated(device)
+    return Peak((peak - before) / 2**20, peak / 2**20)
 
 
 def proc_status_mb(field: str) -> float:
@@ -37,13 +46,15 @@ def proc_status_mb(field: str) -> float:
     raise KeyError(field)
 
 
-def rss_peak_mb(call: Callable[[], object]) -> float:
-    """Peak RSS growth during one call (MB): the kernel's high-water mark is reset just before it."""
+def rss_peak_mb(call: Callable[[], object]) -> Peak:
+    """Peak resident set during one call: its growth and the whole process's peak (MB); the kernel's high-water
+    mark is reset just before the call."""
     gc.collect()
     CLEAR_REFS.write_text("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
     before = proc_status_mb("VmRSS")
     call()
-    return proc_status_mb("VmHWM") - before
+    peak = proc_status_mb("VmHWM")
+    return Peak(peak - before, peak)
 
 
 def rss_peak_available() -> bool:
@@ -66,7 +77,7 @@ def _environment(extra: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def in_fresh_process(function: Callable[..., float], *args: object) -> float:
+def in_fresh_process(function: Callable[..., object], *args: object) -> object:
     """``function(*args)`` run in a freshly started Python process (with ``CHILD_ENV``), so that no memory this
     process holds counts; ``function`` must be importable and its arguments picklable."""
     with _environment(CHILD_ENV), multiprocessing.get_context("spawn").Pool(1) as pool:

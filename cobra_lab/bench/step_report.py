@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..paper import find
-from .fake_data import CLASSES, SKEW
+from .fake_data import CLASSES, RANDOM, SKEW
 from .flops import PLAIN_CONV_BATCH
 from .peak_memory import CHILD_ENV
 from .step import METHOD_NAMES, MODE_NAMES, Results, StepMeasurements, StepOptions
@@ -43,8 +43,8 @@ def table(results: Results, groups: list[int], dm_flops: float, conv_rate: float
                 eff = [dm_flops / m.seconds / conv_rate if method == "dm" else None for m in (ours, ref)]
                 lines.append(f"{method:6} {mode:7} {g:>3} {ours.seconds * 1e3:>9.1f} {ref.seconds * 1e3:>9.1f} "
                              f"{ours.seconds / ref.seconds:>8.3f} {ours.seconds / van_ours.seconds:>8.3f} "
-                             f"{ref.seconds / van_ref.seconds:>8.3f} {cell(ours.peak_mb, 8, 1)} "
-                             f"{cell(ref.peak_mb, 8, 1)} {cell(eff[0], 13, 3)} {cell(eff[1], 12, 3)}")
+                             f"{ref.seconds / van_ref.seconds:>8.3f} {cell(ours.growth_mb, 8, 1)} "
+                             f"{cell(ref.growth_mb, 8, 1)} {cell(eff[0], 13, 3)} {cell(eff[1], 12, 3)}")
     return lines
 
 
@@ -59,10 +59,11 @@ def paper_table13(results: Results, groups: list[int]) -> list[str]:
             for mode in MODE_NAMES:
                 reported = find(13, method=method, mode=mode, groups=g)
                 if reported is not None:
-                    ours = results[method, mode, g, "ours"].seconds * 1e3
+                    ours = results[method, mode, g, "ours"]
                     lines.append(f"  {method} {mode:7} G={g:<3} paper {reported['ms']:7.1f} +- "
-                                 f"{reported['ms_std']:5.1f} ms | ours {ours:9.1f} ms | "
-                                 f"ours/paper {ours / reported['ms']:7.3f}")
+                                 f"{reported['ms_std']:5.1f} ms | ours {ours.mean_seconds * 1e3:9.1f} +- "
+                                 f"{ours.std_seconds * 1e3:7.1f} ms | "
+                                 f"ours/paper {ours.mean_seconds * 1e3 / reported['ms']:7.3f}")
     return lines
 
 
@@ -88,12 +89,15 @@ def report_lines(measured: StepMeasurements) -> list[str]:
     groups = sorted(set(options.groups))
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
     first = "ours: compilation" if options.compile else "ours eager, no compilation"
+    images = (f"{CLASSES} classes of 3x32x32 random images, {options.images_per_class} per class, {SKEW:.0%} in "
+              f"group class % G" if options.dataset == RANDOM else
+              f"{options.dataset}'s train images, {options.images_per_class} per class drawn at random, group g "
+              f"counted as g mod G")
     lines = [
         f"device: {device}{threads}, torch {torch.__version__} | ConvNet width {options.width}, depth 3, "
-        f"instancenorm | {CLASSES} classes of 3x32x32, ipc {options.ipc}, groups {' '.join(map(str, groups))}",
-        f"real images per step: {CLASSES * options.real_per_class} ({options.real_per_class} per class), "
-        f"every method, mode and implementation; {options.images_per_class} random images per class, "
-        f"{SKEW:.0%} in group class % G",
+        f"instancenorm | ipc {options.ipc}, groups {' '.join(map(str, groups))}",
+        f"data: {images}; real images per step: {options.real_per_class} per class, every method, mode and "
+        f"implementation",
         f"time: median of {options.steps} steps after one first step ({first}) and {options.warmup} "
         f"warm-up steps, the six configurations of a method and G timed in turn, one step each; net creation "
         f"excluded for both (one net per configuration, made before timing); DC, IDC and CAFE: one outer round, "

@@ -15,7 +15,7 @@ from ..sections import DataConfig, EvalConfig, NetConfig, RunConfig
 from ..synset import initial_set
 
 
-def step_config(method: str, profile: str, ipc: int, width: int, real_per_class: int, compile: bool,
+def step_config(method: str, profile: str, dataset: str, ipc: int, width: int, real_per_class: int, compile: bool,
                 seed: int, device: str) -> RunConfig:
     """``profile``'s settings for ``method``, at the benchmark's IPC, net width and real budget, compiled or not."""
     settings = load_profile(profile)
@@ -23,7 +23,7 @@ def step_config(method: str, profile: str, ipc: int, width: int, real_per_class:
     distill = METHODS.get(method).section.build({**section["distill"], "real_per_class": real_per_class,
                                                  "compile": compile})
     net = NetConfig.build({**settings["net"], "width": width})
-    return RunConfig(dataset="random-cfmnist", data=DataConfig(), method=method, mode=None, ipc=ipc, seed=seed,
+    return RunConfig(dataset=dataset, data=DataConfig(), method=method, mode=None, ipc=ipc, seed=seed,
                      profile=profile, preset=None, device=device, net=net, distill=distill,
                      eval=EvalConfig.build(section["eval"]))
 

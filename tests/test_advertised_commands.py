@@ -134,11 +134,12 @@ def smoke_flags() -> list[str]:
 def test_benchmark_command_runs_one_tiny_step(command: str, study_env):
     """The benchmark as notebook 13 runs it under the smoke profile, into the file that notebook reads."""
     argv = shlex.split(command)
-    argv[argv.index("--json") + 1] = str(results_file("smoke"))
+    dataset = argv[argv.index("--dataset") + 1] if "--dataset" in argv else "random"
+    argv[argv.index("--json") + 1] = str(results_file("smoke", dataset))
     done = subprocess.run([sys.executable, *argv[1:], *smoke_flags(), "--groups", "2", "--no-memory"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert {record["groups"] for record in json.loads(results_file("smoke").read_text())["records"]} == {2}
+    assert {record["groups"] for record in json.loads(results_file("smoke", dataset).read_text())["records"]} == {2}
 
 
 @pytest.mark.parametrize("command", cases("papermill "))

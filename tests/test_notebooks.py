@@ -26,7 +26,9 @@ SMOKE_OVERRIDES = {"01_main_table": {"modes": ["vanilla", "cobra"]},
                    "09_discrepancy": {"discrepancies": ["sq", "l2"]},
                    "10_cross_arch": {"archs": ["convnet", "alexnet"], "modes": ["vanilla", "cobra"], "ipc": 1},
                    "11_low_ipc": {"ipcs": [1]},
-                   "08_residuals": {"per_cell": 16}, "13_overhead": {"groups": [2], "memory": False},
+                   "08_residuals": {"per_cell": 16},
+                   "13_overhead": {"groups": [2], "memory": False, "dataset": "cdigits_bg",
+                                   "natural_datasets": ["cdigits_bg", "bffhq"]},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
 # A cell draws a figure when it calls a figure-building function of cobra_lab.plots or of a study module (or
 # cobra_lab.studies.figures), saves one, or shows the explorer.

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import UserError
+from .errors import StoreWriteFailed, UserError
+from .io import write_failure
 from .paths import check_writable
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
@@ -196,13 +197,16 @@ def _sweep(args: argparse.Namespace) -> int:
         if Path(args.csv).is_dir():
             raise UserError(f"--csv {args.csv} is a folder; name a file")
         check_writable(Path(args.csv).parent, "CSV folder (--csv)")
-    table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet,
-                     max_runs=None if args.yes else MAX_RUNS, backend=args.backend, address=args.address,
-                     cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
+    try:
+        table = run_grid(grids, workers=args.workers, root=args.out, progress=not args.quiet,
+                         max_runs=None if args.yes else MAX_RUNS, backend=args.backend, address=args.address,
+                         cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
+    except StoreWriteFailed as stopped:  # the rows still record which run stopped the sweep
+        if args.csv:
+            _write_csv(Path(args.csv), stopped.rows)
+        raise
     if args.csv:
-        from .io import atomic_write_bytes
-
-        atomic_write_bytes(Path(args.csv), table.to_csv(index=False).encode())
+        _write_csv(Path(args.csv), table)
     summary = aggregate(table)
     columns = [c for c in summary.columns if summary[c].nunique(dropna=False) > 1 or c in ("mode", "acc", "eod_max")]
     print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
@@ -212,6 +216,13 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{len(table)} runs: {int(table['cached'].sum())} from the store, {len(failed)} failed"
           + (f"; rows written to {args.csv}" if args.csv else ""), file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def _write_csv(path: Path, table) -> None:
+    """Write a sweep's rows as CSV, atomically."""
+    from .io import atomic_write_bytes
+
+    atomic_write_bytes(path, table.to_csv(index=False).encode())
 
 
 def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
@@ -249,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (2 for a usage error or a UserError, 130 when interrupted)."""
+    """Run one command; returns the exit code (2 for a usage error or a UserError, 1 for a write the disk refused,
+    130 when interrupted)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -262,10 +274,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"cobra-lab: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except StoreWriteFailed as err:
+        print(f"cobra-lab: error: {err}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader of stdout stopped early (| head): end quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
         return 0
+    except OSError as err:  # a refused write outside a run: the --csv table, an image
+        refused = write_failure(err)
+        if refused is None:
+            raise
+        print(f"cobra-lab: error: {refused}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("cobra-lab: interrupted", file=sys.stderr)
         return 130

@@ -1,4 +1,5 @@
-"""User-facing errors and warnings: one line, no traceback (errors exit with code 2)."""
+"""User-facing errors and warnings: one line, no traceback (a bad value exits with code 2, a store the disk
+refuses to write exits with code 1)."""
 from __future__ import annotations
 
 import math
@@ -10,6 +11,15 @@ from tqdm.auto import tqdm
 
 class UserError(ValueError):
     """A bad value from the user; the CLI prints its message on one line and exits 2."""
+
+
+class StoreWriteFailed(Exception):
+    """The disk refused a write to the store (full, read-only, ...): one line naming the file, the reason, what
+    to do and what was kept; the CLI prints it and exits 1. A sweep stopped by it carries its ``rows``."""
+
+    def __init__(self, message: str, rows: object = None) -> None:
+        super().__init__(message)
+        self.rows = rows
 
 
 def warn(message: str) -> None:

@@ -8,8 +8,10 @@ from .accel.memory import keep_freed_memory
 from .config import FULL
 from .data import load
 from .data.types import GroupedData
-from .errors import UserError
+from .errors import StoreWriteFailed, UserError
 from .evaluate import evaluate
+from .integrity import DamagedFile, parse_torch, read_checked
+from .io import write_failure
 from .loops import IterationHook, distill
 from .paths import check_writable
 from .schema import check_fits
@@ -45,12 +47,18 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True,
             return stored
         began = time.time()
         stored_set = run.synset_file.exists()
-        run.start()
         try:
+            run.start()
             return _compute(run, data, began, progress)
         except UserError:  # a run stopped by a bad value leaves nothing behind
             run.discard(synset=not stored_set)
             raise
+        except OSError as error:
+            refused = write_failure(error)
+            if refused is None:
+                raise
+            run.discard_unfinished()  # the checkpoint and a stored distilled set stay: a rerun goes on from them
+            raise StoreWriteFailed(f"{refused}; {_kept(run)}") from None
 
 
 def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> dict:
@@ -69,6 +77,20 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     run.save_metrics(metrics)
     run.log(f"acc {metrics['acc']:.2f} eod_mean {metrics['eod_mean']:.2f} eod_max {metrics['eod_max']:.2f}")
     return {**metrics, **timing, "cached": False, "run_dir": str(run.path)}
+
+
+def _kept(run: RunDir) -> str:
+    """What a rerun of ``run`` goes on from after a refused write: its stored distilled set, its checkpoint, or
+    nothing."""
+    if run.synset_file.exists():
+        return "the distilled set is kept: a rerun only evaluates it"
+    try:
+        checkpoint = read_checked(run.checkpoint_file, parse_torch)
+    except DamagedFile:
+        checkpoint = None
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("iteration"), int):
+        return f"the run resumes from iteration {checkpoint['iteration']} when rerun"
+    return "nothing of the run was kept: a rerun starts it afresh"
 
 
 def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: IterationHook | None = None) -> SynSet:

@@ -171,21 +171,31 @@ class RunDir:
     def discard(self, synset: bool) -> None:
         """Remove what an unfinished run wrote: its folder, its checkpoint and, with ``synset``, its distilled set
         (a set already stored before the run is kept); folders left empty go too."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        self.discard_unfinished()
         remove_checked(self.checkpoint_file)
         if synset:
             remove_checked(self.synset_file)
         with contextlib.suppress(OSError):
             self.synset_dir.rmdir()  # only when empty: a stored set stays
-        for folder in (self.path.parent, self.synset_dir.parent):
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # runs/ and synsets/ when this run was their only one
+        with contextlib.suppress(OSError):
+            self.synset_dir.parent.rmdir()  # synsets/ when this run's set was its only one
+
+    def discard_unfinished(self) -> None:
+        """Remove the run's own folder (config, log, partial results) after a failure the run cannot recover
+        from; its checkpoint and distilled set stay, so a rerun goes on from them."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()  # runs/ when this run was its only one
 
     def log(self, message: str) -> None:
-        """Append a time-stamped line to log.txt."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / "log.txt", "a", encoding="utf-8") as handle:
-            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+        """Append a time-stamped line to log.txt (an OSError names log.txt)."""
+        log_file = self.path / "log.txt"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with open(log_file, "a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+        except OSError as error:  # a failed write() or close() names no file
+            raise OSError(error.errno, error.strerror, str(log_file)) from error
 
     def save_synset(self, state: dict) -> None:
         """Write the distilled set and drop the checkpoint it no longer needs."""

@@ -1,6 +1,7 @@
 """Grids of runs: expand a grid into resolved configs, run each with ``run_one`` (skipping stored ones) in
 worker processes or as tasks on a Ray cluster, and return one tidy row per run; a failed run is recorded and
-the others go on.
+the others go on, except when the disk refuses a write to the store: every later run would fail the same way,
+so the sweep stops.
 
 A grid is a dict (or a list of dicts, whose union is taken)::
 
@@ -35,7 +36,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import FULL, get_dotted, resolve
-from .errors import UserError, check_bool, check_choice, check_int
+from .errors import StoreWriteFailed, UserError, check_bool, check_choice, check_int
 from .paths import check_writable
 from .ray_backend import RayOptions, run_groups
 from .runner import run_one
@@ -162,6 +163,8 @@ def _run_one_of_grid(config: dict, root: str) -> dict:
     """One run of a grid in a worker: the metrics, or the error that stopped it."""
     try:
         return {**run_one(config, root, progress=False), "status": "done", "error": None}
+    except StoreWriteFailed as error:  # every later run would fail the same way: the sweep stops
+        return {"status": "failed", "error": str(error), "store_refused": True}
     except Exception as error:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
 
@@ -207,7 +210,9 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
              max_runs: int | None = MAX_RUNS, backend: str = "local", address: str | None = None,
              cpus_per_run: float | None = None, gpus_per_run: float | None = None) -> pd.DataFrame:
     """Run the runs of ``grid`` (stored ones are read back), ``workers`` local processes at a time, or as Ray
-    tasks on the cluster at ``address`` (``backend="ray"``, see ``RayOptions``); one row per run.
+    tasks on the cluster at ``address`` (``backend="ray"``, see ``RayOptions``); one row per run. A write the
+    disk refuses stops the sweep with StoreWriteFailed, whose ``rows`` record the run it stopped and the runs
+    left (status ``stopped``).
 
     Every config is checked before the first run starts; a grid of more than ``max_runs`` runs is refused."""
     workers = check_int("workers", workers, 1)
@@ -228,16 +233,25 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
         print(f"sweep: {len(configs)} runs, {len(results)} from the store, {len(todo)} to compute "
               f"({'as Ray tasks' if ray_options else f'{workers} at a time'})", file=sys.stderr)
     bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)
+    refused = None
     try:
         for index, result in _execute([configs[i] for i in todo], todo, workers, str(root), ray_options):
             results[index] = result
             bar.set_postfix_str(f"{run_id(configs[index])[:48]}: {result['status']}")
             bar.update()
+            if result.get("store_refused"):
+                refused = result["error"]
+                break
     finally:
         bar.close()
+    for index in todo:
+        results.setdefault(index, {"status": "stopped", "error": "not run: the sweep stopped at a refused write"})
     knob_keys = knobs(grid)
     table = pd.DataFrame([_row(config, results[index], knob_keys) for index, config in enumerate(configs)])
-    return table.astype({"ipc": "Int64"})
+    table = table.astype({"ipc": "Int64"})
+    if refused is not None:
+        raise StoreWriteFailed(refused, rows=table)
+    return table
 
 
 def _ray_options(backend: str, workers: int, address: str | None, cpus_per_run: float | None,
@@ -268,9 +282,12 @@ def _execute(configs: list[dict], indices: list[int], workers: int, root: str,
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(_run_group, group, root) for group in _sharing_groups(configs, indices)]
-        for future in as_completed(futures):
-            yield from future.result()
+        try:
+            futures = [pool.submit(_run_group, group, root) for group in _sharing_groups(configs, indices)]
+            for future in as_completed(futures):
+                yield from future.result()
+        finally:  # a sweep that stops early starts no more runs
+            pool.shutdown(cancel_futures=True)
 
 
 def aggregate(df: pd.DataFrame, keys: Iterable[str] = AGGREGATED) -> pd.DataFrame:

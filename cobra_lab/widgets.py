@@ -27,7 +27,7 @@ from .data.datasets import DATASETS
 from .data.loader import load_train
 from .data.sources import load_source
 from .diagnostics import fairdd_pull, group_means, targets, worst_case_residual
-from .errors import UserError, check_choice, check_int, check_range
+from .errors import StoreWriteFailed, UserError, check_choice, check_int, check_range
 from .explorer_figure import View, diameter_squared, explorer_figure, keep_layout
 from .plots import figure_bytes
 from .runner import run_one
@@ -245,7 +245,7 @@ class SkewGapExplorer:
                 with progress:
                     progress.clear_output()
                     self.run_selected()
-            except UserError as error:
+            except (UserError, StoreWriteFailed) as error:
                 self.history.append(f"{self.run_label()}: {error}")
             finally:
                 progress.clear_output()

@@ -1,12 +1,12 @@
 """On-disk cache of built tensors: read when intact (checksum and keys), else rebuilt and written, checked."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
 
+from ..errors import warn
 from ..integrity import DamagedFile, expect, move_aside, parse_torch, read_checked, save_torch
 from ..locks import FileLock
 
@@ -26,6 +26,11 @@ def _read(path: Path, keys: tuple[str, ...], repair: bool) -> dict[str, torch.Te
         return None
 
 
+def _warn_uncached(path: Path, error: OSError) -> None:
+    """One warning line: the data cache at ``path`` could not be written (why), and the run goes on without it."""
+    warn(f"could not write the data cache {path} ({error.strerror or error}); continuing without it")
+
+
 def cached(path: Path, keys: Iterable[str], build: Callable[[], dict[str, torch.Tensor]],
            enabled: bool = True) -> dict[str, torch.Tensor]:
     """``build()``'s tensors, read from ``path`` when an intact copy is there, else built and saved there
@@ -40,7 +45,7 @@ def cached(path: Path, keys: Iterable[str], build: Callable[[], dict[str, torch.
     try:
         lock.acquire()
     except OSError as err:
-        warnings.warn(f"could not write the data cache {path} ({err}); continuing without it", stacklevel=2)
+        _warn_uncached(path, err)
         return build()
     try:
         stored = _read(path, keys, repair=True)
@@ -50,7 +55,7 @@ def cached(path: Path, keys: Iterable[str], build: Callable[[], dict[str, torch.
         try:
             save_torch(path, tensors)
         except OSError as err:
-            warnings.warn(f"could not write the data cache {path} ({err}); continuing without it", stacklevel=2)
+            _warn_uncached(path, err)
         return tensors
     finally:
         lock.release()

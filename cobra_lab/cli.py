@@ -235,7 +235,8 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--backend", choices=("local", "ray"), default="local",
                        help="local: a process pool on this machine; ray: tasks on a Ray cluster (the ray extra)")
     sweep.add_argument("--address", default=None,
-                       help="Ray cluster: auto or HOST:PORT (default $RAY_ADDRESS, else a cluster started here)")
+                       help="Ray cluster: auto or HOST:PORT (default $RAY_ADDRESS, else one started on "
+                       "127.0.0.1 for the sweep)")
     sweep.add_argument("--cpus-per-run", type=_number, default=None, help="Ray: CPUs each run holds (default 1)")
     sweep.add_argument("--gpus-per-run", type=_number, default=None,
                        help="Ray: GPUs each run holds (default 0); 0.25 packs four runs on one GPU")

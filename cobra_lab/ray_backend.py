@@ -1,9 +1,14 @@
 """Grid runs as Ray tasks: each group of runs sharing a distilled set is one task on a Ray cluster; a task
-whose worker is lost is retried and resumes from the distillation checkpoint in the (shared) store."""
+whose worker is lost is retried and resumes from the distillation checkpoint in the (shared) store.
+
+A cluster started here (for a sweep given no address, or to try the backend) listens on 127.0.0.1, keeps its
+files in a temporary folder of its own, ignores a Ray token left in ~/.ray, and is stopped with everything it
+wrote when the sweep ends: an earlier Ray use cannot break it, and it leaves nothing behind."""
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -13,7 +18,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,9 @@ from .store import run_id
 MAX_RETRIES = 3  # a task whose worker or node dies is run again this many times (from its checkpoint)
 FORWARDED_ENV = ("COBRA_LAB_DATA",)  # the driver's data folder is every node's (set it to a shared folder)
 INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.60')"
+# Every cluster this process starts checks one token of its own (its nodes and this process get it through the
+# environment), so a token another Ray use left in ~/.ray/auth_token is never read.
+LOCAL_CLUSTER_ENV = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 Group = list[tuple[int, dict]]  # (grid index, config) of runs sharing a distilled set; (grid index, result) back
 
@@ -56,8 +64,8 @@ def _one_line(error: BaseException) -> str:
 
 
 def _connect(ray: Any, address: str | None) -> None:
-    """Join the cluster at ``address`` (None: $RAY_ADDRESS, the latest cluster started here, else a new
-    local one), sending the driver's data folder to every worker."""
+    """Join the cluster at ``address`` (None: $RAY_ADDRESS; auto: the cluster ``ray start`` runs on this
+    machine), sending the driver's data folder to every worker."""
     env = {key: os.environ[key] for key in FORWARDED_ENV if os.environ.get(key)}
     try:
         ray.init(address=address, runtime_env={"env_vars": env} if env else None, logging_level=logging.WARNING,
@@ -77,8 +85,9 @@ def _warn_if_no_node_fits(ray: Any, cpus: float, gpus: float) -> None:
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where grid runs go on Ray and what each run holds: the cluster ``address`` (None: $RAY_ADDRESS, the
-    latest cluster started on this machine, else a new local one), CPUs and GPUs per run (0.25 packs four)."""
+    """Where grid runs go on Ray and what each run holds: the cluster ``address`` (None: $RAY_ADDRESS, else a
+    cluster started here for the sweep, on 127.0.0.1; auto: the cluster ``ray start`` runs on this machine),
+    CPUs and GPUs per run (0.25 packs four)."""
 
     address: str | None = None
     cpus_per_run: float = 1.0
@@ -99,8 +108,18 @@ def run_groups(task: Callable[[Group, str], Group], groups: list[Group], root: s
     as a whole (its worker lost more than MAX_RETRIES times) gives each of its runs a failed result."""
     ray = import_ray()
     owned = not ray.is_initialized()
-    if owned:
-        _connect(ray, options.address)
+    with ExitStack() as stack:
+        if owned:
+            address = options.address
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                address = stack.enter_context(local_cluster(nodes=1, cpus_per_node=os.cpu_count() or 1))
+            _connect(ray, address)
+        yield from _run_tasks(ray, task, groups, root, options, owned)
+
+
+def _run_tasks(ray: Any, task: Callable[[Group, str], Group], groups: list[Group], root: str, options: RayOptions,
+               owned: bool) -> Iterator[tuple[int, dict]]:
+    """Yield (index, result) as the groups finish on the connected cluster; disconnect at the end when ``owned``."""
     try:
         _warn_if_no_node_fits(ray, options.cpus_per_run, options.gpus_per_run)
         remote = ray.remote(task)
@@ -135,31 +154,59 @@ def _ray_start(*args: str) -> subprocess.Popen:
 
 
 @contextmanager
+def _local_auth() -> Iterator[None]:
+    """This process talks to a cluster of LOCAL_CLUSTER_ENV inside the block (then with the settings it had)."""
+    saved = {key: os.environ.get(key) for key in LOCAL_CLUSTER_ENV}
+    os.environ.update(LOCAL_CLUSTER_ENV)
+    _reload_auth_settings()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _reload_auth_settings()
+
+
+def _reload_auth_settings() -> None:
+    """Make Ray in this process read its authentication mode and token from the environment again (it keeps
+    both once read; Ray's own ``ray.init`` reloads them the same way)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+@contextmanager
 def local_cluster(nodes: int = 2, cpus_per_node: int = 1, timeout: float = 120.0) -> Iterator[str]:
     """A throwaway Ray cluster of ``nodes`` nodes on 127.0.0.1 (a head and workers, ``cpus_per_node`` CPUs each),
-    to try the ray backend on one machine; yields its address and stops every node on exit."""
+    with a temporary folder of its own and a token of its own (LOCAL_CLUSTER_ENV, in this process meanwhile);
+    yields its address, and on exit stops every node and removes the folder."""
     ray = import_ray()
-    address = f"127.0.0.1:{_free_port()}"
-    temp_dir = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must stay under 108 characters
-    node = ("--num-cpus", str(cpus_per_node), "--object-store-memory", str(80 * 2**20))
-    started = [_ray_start("--head", "--port", address.split(":")[1], "--temp-dir", temp_dir,
-                          "--include-dashboard", "false", *node)]
-    try:
-        ray.init(address=address, logging_level=logging.WARNING)  # waits for the head
-        started += [_ray_start("--address", address, *node) for _ in range(nodes - 1)]
-        deadline = time.time() + timeout
-        while sum(entry["Alive"] for entry in ray.nodes()) < nodes:
-            if time.time() > deadline:
-                raise RuntimeError(f"the Ray cluster at {address} has not got {nodes} nodes after {timeout:g} s")
-            time.sleep(0.2)
-        ray.shutdown()
-        yield address
-    finally:
-        ray.shutdown()
-        for process in reversed(started):
-            process.terminate()
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with _local_auth():  # the nodes it starts and this process's connections to them
+        address = f"127.0.0.1:{_free_port()}"
+        temp_dir = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must stay under 108 characters
+        node = ("--num-cpus", str(cpus_per_node), "--object-store-memory", str(80 * 2**20))
+        started = [_ray_start("--head", "--port", address.split(":")[1], "--temp-dir", temp_dir,
+                              "--include-dashboard", "false", *node)]
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)  # waits for the head
+            started += [_ray_start("--address", address, *node) for _ in range(nodes - 1)]
+            deadline = time.time() + timeout
+            while sum(entry["Alive"] for entry in ray.nodes()) < nodes:
+                if time.time() > deadline:
+                    raise RuntimeError(f"the Ray cluster at {address} has not got {nodes} nodes after {timeout:g} s")
+                time.sleep(0.2)
+            ray.shutdown()
+            yield address
+        finally:
+            ray.shutdown()
+            for process in reversed(started):
+                process.terminate()
+                try:
+                    process.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+            shutil.rmtree(temp_dir, ignore_errors=True)

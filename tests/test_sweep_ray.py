@@ -8,13 +8,14 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from cobra_lab import sweep
+from cobra_lab import ray_backend, sweep
 from cobra_lab.cli import main
 from cobra_lab.errors import UserError
 from cobra_lab.ray_backend import RayOptions, run_groups
@@ -108,6 +109,44 @@ def test_a_killed_worker_s_run_resumes_and_equals_an_uninterrupted_one(cluster: 
     pd.testing.assert_frame_equal(table[METRICS], ray_rows[METRICS])
     reference = RunDir(slow.config, _root(ray_rows))
     assert torch.equal(slow.load_synset()["x"], reference.load_synset()["x"])
+
+
+def test_a_sweep_s_own_cluster_ignores_and_keeps_the_ray_state_left_on_the_machine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+    home = tmp_path / "home"
+    token = home / ".ray" / "auth_token"
+    token.parent.mkdir(parents=True)
+    token.write_text("a-token-an-earlier-ray-use-left")  # switched a new cluster's nodes to token checks
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # what an earlier ray.init() leaves in its process
+    started: list[tuple[str, set[str]]] = []  # (address, the addresses its port is bound to while it ran)
+    real_cluster = ray_backend.local_cluster
+
+    @contextmanager
+    def recorded(*args, **kwargs):
+        with real_cluster(*args, **kwargs) as address:
+            started.append((address, _bound_to(int(address.split(":")[1]))))
+            yield address
+
+    monkeypatch.setattr(ray_backend, "local_cluster", recorded)
+    table = sweep.run_grid({**GRID, "modes": ["vanilla"]}, root=tmp_path / "store", progress=False, backend="ray")
+    assert (table["status"] == "done").all()
+    assert os.environ["RAY_AUTH_MODE"] == "token"  # given back as it was
+    assert sorted(path.name for path in home.rglob("*")) == [".ray", "auth_token"]  # nothing added
+    assert token.read_text() == "a-token-an-earlier-ray-use-left"
+    [(address, bound)] = started
+    assert address.startswith("127.0.0.1:") and bound  # joined on 127.0.0.1 (Ray's GCS listens on every address)
+    assert not _bound_to(int(address.split(":")[1]))  # the cluster it started is gone
+
+
+def _bound_to(port: int) -> set[str]:
+    """The addresses a listening TCP socket of ``port`` is bound to on this machine."""
+    import psutil
+
+    return {conn.laddr.ip for conn in psutil.net_connections("tcp")
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port}
 
 
 def test_ray_missing_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

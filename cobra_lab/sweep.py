@@ -159,10 +159,10 @@ def describe(config: dict) -> dict:
     return row
 
 
-def _run_one_of_grid(config: dict, root: str) -> dict:
-    """One run of a grid in a worker: the metrics, or the error that stopped it."""
+def _run_one_of_grid(config: dict, root: str, progress: bool = False) -> dict:
+    """One run of a grid in a worker: the metrics, or the error that stopped it; ``progress``: its bars."""
     try:
-        return {**run_one(config, root, progress=False), "status": "done", "error": None}
+        return {**run_one(config, root, progress=progress), "status": "done", "error": None}
     except StoreWriteFailed as error:  # every later run would fail the same way: the sweep stops
         return {"status": "failed", "error": str(error), "store_refused": True}
     except Exception as error:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
@@ -235,7 +235,7 @@ def run_grid(grid: dict | list[dict], workers: int = 1, root: str | Path | None 
     bar = tqdm(total=len(configs), initial=len(results), desc="sweep", unit="run", disable=not progress)
     refused = None
     try:
-        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root), ray_options):
+        for index, result in _execute([configs[i] for i in todo], todo, workers, str(root), ray_options, progress):
             results[index] = result
             bar.set_postfix_str(f"{run_id(configs[index])[:48]}: {result['status']}")
             bar.update()
@@ -269,15 +269,15 @@ def _ray_options(backend: str, workers: int, address: str | None, cpus_per_run: 
 
 
 def _execute(configs: list[dict], indices: list[int], workers: int, root: str,
-             ray_options: RayOptions | None = None) -> Iterable[tuple[int, dict]]:
+             ray_options: RayOptions | None = None, progress: bool = False) -> Iterable[tuple[int, dict]]:
     """Yield (index, result) as runs finish: as Ray tasks with ``ray_options``, else in this process for one
-    worker, else in a spawn pool."""
+    worker (with each run's distillation and evaluation bars when ``progress``), else in a spawn pool."""
     if ray_options is not None and configs:
         yield from run_groups(_run_group, _sharing_groups(configs, indices), str(Path(root).absolute()), ray_options)
         return
     if workers == 1 or len(configs) <= 1:
         for index, config in zip(indices, configs):
-            yield index, _run_one_of_grid(config, root)
+            yield index, _run_one_of_grid(config, root, progress)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from cobra_lab import sweep
 from cobra_lab.cli import main
@@ -102,3 +103,21 @@ def test_runs_sharing_a_distilled_set_go_to_one_worker() -> None:
     modes = [{config["mode"] for _, config in group} for group in groups]
     assert sorted(len(group) for group in groups) == [1, 2, 2] and {"vanilla"} in modes and {None} in modes
     assert all(len({config["eval"]["arch"] for _, config in group}) == len(group) for group in groups)
+
+
+def test_a_serial_sweep_shows_each_run_s_distillation_and_evaluation_bars(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture) -> None:
+    sweep.run_grid({**GRID, "seeds": [0], "modes": ["cobra"]}, root=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "sweep:" in err and "distill dm/cobra" in err and "evaluate" in err  # the run's bars, not only the sweep's
+
+
+def test_make_demo_s_sweep_computes_the_runs_its_notebook_reads() -> None:
+    from cobra_lab.studies import grids_from_file, quickstart
+
+    params = yaml.safe_load((repo_root() / "params" / "00_quickstart.yaml").read_text())
+    notebook = quickstart.grid(params["profile"], params["dataset"], params["method"], params["modes"],
+                               params["ipc"], params["seed"], params["skew"], params["gap"])
+    swept = grids_from_file(repo_root() / "params" / "00_quickstart.yaml")
+    assert [run_id(config) for config in sweep.expand(swept)] == [run_id(config) for config in sweep.expand(notebook)]
+    assert "cobra-lab sweep params/00_quickstart.yaml" in (repo_root() / "Makefile").read_text()

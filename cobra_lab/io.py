@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-
 # What a user can do about each way the disk refuses a write.
 WRITE_FAILURES = {
     errno.ENOSPC: "the disk is full: free space on it, or store results on another disk (--out, $COBRA_LAB_OUTPUTS)",

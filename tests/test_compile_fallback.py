@@ -42,18 +42,23 @@ def warnings_in(stderr: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def compiled_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """One compiled smoke run into an empty compiler cache: the cache folder and the run's metrics."""
+def compiled_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
+    """One compiled smoke run into an empty compiler cache: the cache folder, the run's metrics and its stderr."""
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         pytest.skip("no C++ compiler here: nothing compiles, so no cache to damage")
     folder = tmp_path_factory.mktemp("compiled_run")
     done = cli(RUN + COMPILED, folder / "out", folder / "cache")
     assert not warnings_in(done.stderr), done.stderr
-    return folder / "cache", metrics_of(done)
+    return folder / "cache", metrics_of(done), done.stderr
+
+
+def test_a_quiet_compiled_run_prints_no_compiler_log_lines(compiled_run):
+    *_, stderr = compiled_run
+    assert stderr == "", stderr  # e.g. inductor's "No CUDA runtime is found" beside a CUDA toolkit
 
 
 def test_a_cache_with_truncated_shared_objects_is_rebuilt_and_gives_the_same_metrics(compiled_run, tmp_path):
-    cache, before = compiled_run
+    cache, before, _ = compiled_run
     objects = sorted(cache.rglob("*.so"))
     assert objects, "the compiled run left no shared objects in its cache"
     for path in objects:

@@ -14,6 +14,7 @@ swept of such objects before this process first compiles.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import struct
 from collections.abc import Callable
@@ -28,6 +29,29 @@ from ..errors import warn
 _COMPILED: dict[tuple[str, str], object] = {}  # (what, architecture as its module repr) -> compiled function(s)
 _STATE: dict[str, object] = {"cache": None, "failure": None}  # the swept cache folder; the first compile error
 T = TypeVar("T")
+# Log lines of torch's compilers that say nothing a user can act on: (logger, how the message starts).
+UNACTIONABLE_LOGS = (
+    ("torch.utils.cpp_extension", "No CUDA runtime is found"),  # a CUDA toolkit beside a CPU build of torch
+)
+
+
+class _DropMessages(logging.Filter):
+    """Drops the log records whose message template starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+def quiet_compiler_logs() -> None:
+    """Drop UNACTIONABLE_LOGS at their loggers (set up before the compiler imports the module that logs them)."""
+    for name, prefix in UNACTIONABLE_LOGS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(known, _DropMessages) and known.prefix == prefix for known in logger.filters):
+            logger.addFilter(_DropMessages(prefix))
 
 
 def inductor_cache() -> Path:
@@ -77,6 +101,7 @@ def sweep_cache(folder: Path) -> list[Path]:
 def compile_function(function: Callable) -> Callable:
     """``torch.compile(function)`` with fixed shapes, into the swept project cache."""
     if _STATE["cache"] is None:
+        quiet_compiler_logs()
         _STATE["cache"] = inductor_cache()
         removed = sweep_cache(_STATE["cache"]) if _STATE["cache"].is_dir() else []
         if removed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .accel.cores import sharing_cores, take_share
 from .accel.memory import keep_freed_memory
 from .config import FULL
 from .data import load
@@ -49,7 +50,8 @@ def run_one(config: dict, root: str | Path | None = None, progress: bool = True,
         stored_set = run.synset_file.exists()
         try:
             run.start()
-            return _compute(run, data, began, progress)
+            with sharing_cores():
+                return _compute(run, data, began, progress)
         except UserError:  # a run stopped by a bad value leaves nothing behind
             run.discard(synset=not stored_set)
             raise
@@ -69,6 +71,7 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     else:
         synset = decoded(distilled_set(run, data, progress), config, data.num_classes)
         x, y, groups, distill_seconds = synset.x, synset.y, synset.init_group, synset.seconds
+    take_share()  # runs started meanwhile get their share of the cores for the evaluation
     metrics = evaluate(x, y, data.test, config, data.num_classes, data.num_groups, progress=progress, groups=groups)
     metrics["run_id"] = run.path.name
     timing = {"distill_seconds": distill_seconds, "eval_seconds": metrics.pop("eval_seconds"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..accel.cores import take_share
 from ..checkpoints import SaveSchedule, resume_from, save_checkpoint, say_resumed
 from ..data.types import GroupedData
 from ..errors import UserError
@@ -96,5 +97,6 @@ class Skeleton:
                 read()
                 save_checkpoint(checkpoint, tensors, optimizer, self.generator, done, losses, seconds())
                 schedule.saved()
+                take_share()  # with each checkpoint: runs started meanwhile get their share of the cores
         bar.close()
         return replace(self.start, x=self.x.detach().cpu(), losses=losses, seconds=seconds())

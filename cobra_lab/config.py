@@ -14,7 +14,7 @@ import yaml
 
 from .errors import UserError, check_choice
 from .paths import repo_root
-from .schema import FULL, complete_method_section, identity, validate
+from .schema import FULL, complete_method_section, identity, takes_mode, validate
 from .sections import DataConfig
 
 PARAMS_DIR = repo_root() / "params"
@@ -112,7 +112,7 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int | None, profil
         "dataset": dataset,
         "data": {**DataConfig.defaults(), **(data or {})},
         "method": method,
-        "mode": None if method == FULL else mode,
+        "mode": mode if takes_mode(method) else None,
         "ipc": None if method == FULL else ipc,
         "seed": seed,
         "profile": profile,

@@ -113,7 +113,8 @@ def distilled_set(run: RunDir, data: GroupedData, progress: bool, on_iteration: 
                 run.log(f"distilling {config.method}/{config.mode} ipc {config.ipc}")
                 synset = distill(data, config, run.root, run.checkpoint_file, progress, run.log, on_iteration)
                 run.save_synset(synset.state())
-                run.log(f"distilled in {synset.seconds:.1f} s, final loss {synset.losses[-1]:.4g}")
+                loss = f", final loss {synset.losses[-1]:.4g}" if synset.losses else ""  # a selection has none
+                run.log(f"distilled in {synset.seconds:.1f} s{loss}")
                 return synset
     run.log(f"distilled set read from the store ({run.synset_dir.name})")
     return SynSet.from_state(state)

@@ -47,12 +47,17 @@ def device(name: str, value: Any) -> str:
 
 
 def distill_section(method: str) -> type[Section] | None:
-    """The distill section class of ``method``, the one its class in the method registry declares (None for FULL,
-    which distills nothing)."""
+    """The distill section class of ``method``, the one its class in the method registry declares (None for FULL
+    and the selection baselines, which distill nothing)."""
     if method == FULL:
         return None
     check_choice("method", method, [*METHODS.names(), FULL])
     return METHODS.get(method).section
+
+
+def takes_mode(method: str) -> bool:
+    """Whether a config of ``method`` names a mode (FULL and the selection baselines do not)."""
+    return method != FULL and METHODS.get(method).takes_mode
 
 
 def sections(method: str) -> list[type[Section]]:
@@ -87,17 +92,16 @@ def validate(config: dict, profiles: Iterable[str], presets: Iterable[str]) -> d
     seed = check_int("seed", config.get("seed"), 0, MAX_SEED)
     resolved = resolve_params(dataset, DATASETS.build(dataset), seed=seed, **data.as_dict())
     data = DataConfig(**{key: resolved[key] for key in DataConfig.keys()})
-    if method != FULL:
-        mode = check_choice("mode", config.get("mode"), MODES.names())
-        ipc = check_int("ipc", config.get("ipc"), 1)
-    else:
-        for key in ("mode", "ipc"):
-            if config.get(key) is not None:
-                raise UserError(f"method full distills nothing: {key} must be null, got {config[key]!r}")
-        mode = ipc = None
+    unset = ("mode", "ipc") if method == FULL else () if takes_mode(method) else ("mode",)
+    reason = "distills nothing" if method == FULL else "selects real images"
+    for key in unset:
+        if config.get(key) is not None:
+            raise UserError(f"method {method} {reason}: {key} must be null, got {config[key]!r}")
+    mode = None if "mode" in unset else check_choice("mode", config.get("mode"), MODES.names())
+    ipc = None if "ipc" in unset else check_int("ipc", config.get("ipc"), 1)
     distill = distill_section(method)
     if distill is None and "distill" in config:
-        raise UserError("method full distills nothing: its config has no distill section")
+        raise UserError(f"method {method} distills nothing: its config has no distill section")
     checked = RunConfig(
         dataset=dataset, data=data, method=method, mode=mode, ipc=ipc, seed=seed,
         profile=check_choice("profile", config.get("profile"), profiles),
@@ -174,5 +178,5 @@ def check_fits(config: dict, data: GroupedData) -> None:
                         f"use net.depth <= {convnet_max_depth(size)}")
 
 
-__all__ = ["FULL", "check_fits", "complete_method_section", "distill_section", "identity", "sections", "typed",
-           "validate", "with_defaults"]
+__all__ = ["FULL", "check_fits", "complete_method_section", "distill_section", "identity", "sections", "takes_mode",
+           "typed", "validate", "with_defaults"]

@@ -50,7 +50,7 @@ def decoded(synset: SynSet, config: RunConfig, num_classes: int) -> SynSet:
 
 def check_synset_state(state: object, config: RunConfig, num_classes: int, image_shape: tuple[int, ...]) -> None:
     """Raise ``Mismatch`` unless ``state`` is a distilled set of ``config``: ipc * classes finite images of the
-    dataset's shape, the per-class labels in class blocks, and one loss per iteration."""
+    dataset's shape, the per-class labels in class blocks, and one loss per iteration (none for a selection)."""
     expect(isinstance(state, dict), "does not hold a distilled set")
     count = num_classes * config.ipc
     expect_tensor(state, "x", (count, *image_shape), floating=True)  # [C * ipc, C, H, W]
@@ -59,7 +59,8 @@ def check_synset_state(state: object, config: RunConfig, num_classes: int, image
            f"y is not {config.ipc} labels per class in class blocks")
     expect_tensor(state, "init_index", (count,))
     expect_tensor(state, "init_group", (count,))
-    expect_tensor(state, "losses", (config.distill.iterations,), floating=True)
+    iterations = 0 if config.distill is None else config.distill.iterations  # a selection has none
+    expect_tensor(state, "losses", (iterations,), floating=True)
     seconds = expect_tensor(state, "seconds", ())
     expect(float(seconds) >= 0, "seconds is negative")
 

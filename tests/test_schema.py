@@ -66,12 +66,14 @@ def test_every_profile_resolves_every_method_with_every_key(profile: str, method
     config = resolve("cdigits_bg", method, "cobra", 2, profile=profile)
     for section in sections(method)[1:]:  # data is checked by the loader
         assert list(config[section.name]) == section.keys()
-    assert ("distill" in config) == (method != FULL)
+    assert ("distill" in config) == (method != FULL and METHODS.get(method).kind != "selection")
 
 
-def test_every_method_has_a_distill_section() -> None:
-    assert all(distill_section(method).name == "distill" for method in METHODS.names())
+def test_every_distilling_method_has_a_distill_section() -> None:
+    distilling = [method for method in METHODS.names() if METHODS.get(method).kind != "selection"]
+    assert all(distill_section(method).name == "distill" for method in distilling)
     assert distill_section(FULL) is None
+    assert [distill_section(method) for method in METHODS.names() if method not in distilling] == [None, None]
 
 
 def test_execution_options_never_change_the_run_id() -> None:

@@ -1,5 +1,6 @@
 """Distillation loops: ``distill`` is the front door; it builds the run's method and hands it to the loop of the
-method's kind (statistic matching or trajectory matching), both built on one skeleton (``skeleton.py``)."""
+method's kind: statistic matching or trajectory matching, both built on one skeleton (``skeleton.py``), or one
+seeded draw of real images for the selection baselines."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from ..sections import RunConfig
 from ..store import default_root
 from ..synset import SynSet
 from ..training import resolve_device
-from . import statistic_matching, trajectory_matching  # noqa: F401  (registers the loops)
+from . import selection, statistic_matching, trajectory_matching  # noqa: F401  (registers the loops)
 from .registry import LOOPS
 from .skeleton import IterationHook
 

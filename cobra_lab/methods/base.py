@@ -40,10 +40,11 @@ class Method:
     nets it works with and its cross-key rules; it builds its nets and decodes its stored images."""
 
     name: ClassVar[str] = "method"
-    kind: ClassVar[str]  # the loop that drives it: "statistic" or "trajectory"
+    kind: ClassVar[str]  # the loop that drives it: "statistic", "trajectory" or "selection"
     norms: ClassVar[tuple[str, ...] | None] = None  # the net norms the method works with (None: any)
     archs: ClassVar[tuple[str, ...] | None] = None  # the net architectures the method works with (None: any)
-    section: ClassVar[type[Section]]  # its ``distill`` config section, checked by the schema
+    section: ClassVar[type[Section] | None]  # its ``distill`` config section, checked by the schema (None: none)
+    takes_mode: ClassVar[bool] = True  # whether its config names a mode (vanilla, fairdd, cobra, ...)
 
     @classmethod
     def check(cls, config: RunConfig) -> None:

@@ -35,6 +35,18 @@ def summarize(per_run: list[dict]) -> dict:
     return out
 
 
+def compact(values: torch.Tensor, count: int) -> torch.Tensor:
+    """Integer ``values`` below ``count`` in the smallest signed type that holds them (int8, else int16)."""
+    return values.to(torch.int8 if count <= torch.iinfo(torch.int8).max else torch.int16)
+
+
+def prediction_record(predicted: torch.Tensor, test: Split, num_classes: int, num_groups: int) -> dict:
+    """Each evaluation net's test predictions predicted [R, N] with the test images' labels and true groups [N],
+    compact, so per-image metrics (intervals, per-cell rates) need no retraining."""
+    return {"predicted": compact(predicted, num_classes), "y": compact(test.y, num_classes),
+            "a": compact(test.a, num_groups)}
+
+
 def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
     """At most ``max_test`` test images, the same number from every (class, group) cell (seeded), or all."""
     if max_test is None or max_test >= len(test):
@@ -132,7 +144,8 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: RunConfig, n
 
     With ``eval.ensemble`` (the default) the nets train together where the architecture allows, else one by
     one; either way net r is the same net to float rounding. Returns mean +- std of accuracy, EOD_max,
-    EOD_mean (percent) and the TPR table, the seconds taken and whether the nets were stacked.
+    EOD_mean (percent) and the TPR table, the seconds taken, whether the nets were stacked and each net's test
+    predictions (``prediction_record``, under "predictions").
     """
     test = test_subset(test, config.eval.max_test, config.seed)
     device = resolve_device(config.device)
@@ -145,20 +158,22 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: RunConfig, n
         ensemble = train_eval_ensemble(x, y, config, num_classes, runs, groups, progress)
     try:
         if ensemble is not None:
-            per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups)
-                       for pred in predict_ensemble(ensemble, test_x, batch).cpu()]
+            predicted = predict_ensemble(ensemble, test_x, batch).cpu()  # [R, N]
+            per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups) for pred in predicted]
         else:
-            per_run = []
+            per_run, rows = [], []
             bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
             for run in bar:
                 net = train_eval_net(x, y, config, num_classes, run, groups)
-                predicted = predict(net, test_x, batch).cpu()
-                per_run.append(fairness_metrics(predicted, test.y, test.a, num_classes, num_groups))
+                rows.append(predict(net, test_x, batch).cpu())  # [N]
+                per_run.append(fairness_metrics(rows[-1], test.y, test.a, num_classes, num_groups))
                 bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
+            predicted = torch.stack(rows)  # [R, N]
     except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
         raise UserError(f"an evaluation net diverged (eval.lr={config.eval.lr:g}); the run is not stored: "
                         f"try a smaller eval.lr") from None
     summary = summarize(per_run)
     summary["eval_seconds"] = time.time() - began
     summary["eval_nets_stacked"] = ensemble is not None
+    summary["predictions"] = prediction_record(predicted, test, num_classes, num_groups)
     return summary

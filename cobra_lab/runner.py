@@ -76,6 +76,7 @@ def _compute(run: RunDir, data: GroupedData, began: float, progress: bool) -> di
     metrics["run_id"] = run.path.name
     timing = {"distill_seconds": distill_seconds, "eval_seconds": metrics.pop("eval_seconds"),
               "eval_nets_stacked": metrics.pop("eval_nets_stacked"), "seconds": time.time() - began}
+    run.save_predictions(metrics.pop("predictions"))
     run.save_timing(timing)
     run.save_metrics(metrics)
     run.log(f"acc {metrics['acc']:.2f} eod_mean {metrics['eod_mean']:.2f} eod_max {metrics['eod_max']:.2f}")

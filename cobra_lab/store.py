@@ -8,12 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from .config import identity
 from .integrity import (
     DamagedFile,
     Mismatch,
     expect,
     expect_mapping,
+    expect_tensor,
     move_aside,
     parse_json,
     parse_torch,
@@ -62,7 +65,7 @@ def synset_id(config: dict) -> str:
 
 
 class RunDir:
-    """The folder of one run (config.yaml, metrics.json, timing.json, log.txt) and of its distilled set
+    """The folder of one run (config.yaml, predictions.pt, metrics.json, timing.json, log.txt) and of its distilled set
     (<root>/synsets/<synset id>/: synset.pt, checkpoint.pt), which runs differing only in evaluation share.
 
     Every stored file has a ``.sha256`` checksum beside it and is checked when read (see ``integrity``); a
@@ -103,6 +106,10 @@ class RunDir:
     @property
     def timing_file(self) -> Path:
         return self.path / "timing.json"
+
+    @property
+    def predictions_file(self) -> Path:
+        return self.path / "predictions.pt"
 
     @property
     def synset_file(self) -> Path:
@@ -222,6 +229,22 @@ class RunDir:
     def save_timing(self, timing: dict) -> None:
         """Write timing.json (kept apart so metrics.json depends on the config alone)."""
         save_json(self.timing_file, timing)
+
+    def save_predictions(self, record: dict) -> None:
+        """Write predictions.pt: each evaluation net's test predictions (``evaluate.prediction_record``)."""
+        save_torch(self.predictions_file, record)
+
+    def stored_predictions(self) -> dict | None:
+        """The stored test predictions, checked against the run's net count; None for a run stored without them
+        (before they were kept); DamagedFile when they fail their checksum or check."""
+        return read_checked(self.predictions_file, parse_torch, self._check_predictions)
+
+    def _check_predictions(self, record: object) -> None:
+        expect(isinstance(record, dict) and isinstance(record.get("y"), torch.Tensor), "does not hold predictions")
+        images = record["y"].numel()  # type: ignore[index]
+        expect_tensor(record, "y", (images,))  # type: ignore[arg-type]
+        expect_tensor(record, "a", (images,))  # type: ignore[arg-type]
+        expect_tensor(record, "predicted", (self.config["eval"]["runs"], images))  # type: ignore[arg-type]
 
     def save_metrics(self, metrics: dict) -> None:
         """Write metrics.json (this marks the run finished)."""

@@ -34,3 +34,8 @@ class BalancedSelection(SelectionMethod):
 
     name = "random_balanced"
     sampling = "stratified"
+
+
+def selection_methods() -> list[str]:
+    """The names of the selection baselines, as registered."""
+    return [name for name in METHODS.names() if METHODS.get(name).kind == SelectionMethod.kind]

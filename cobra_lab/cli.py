@@ -169,7 +169,8 @@ def add_run_commands(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="distill, evaluate and store one run")
     run.add_argument("--dataset", required=True, help="benchmark name (cobra-lab data list shows them)")
     run.add_argument("--method", required=True, help="a distillation method of cobra_lab/methods/ (dm, ...; a wrong "
-                     "name lists them), or full (train on the whole biased train set)")
+                     "name lists them), random or random_balanced (IPC real images per class, no mode), or full "
+                     "(train on the whole biased train set)")
     run.add_argument("--mode", default="vanilla", help="vanilla, fairdd or cobra (default vanilla)")
     run.add_argument("--ipc", type=_number, default=10, help="synthetic images per class (default 10)")
     run.add_argument("--profile", default="quick", help="smoke, demo, quick, cpu or paper (params/profiles/)")
@@ -247,8 +248,29 @@ def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
     sweep.set_defaults(handler=_sweep)
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Write the fairness audit of stored runs as one HTML file."""
+    from .report import write_report  # deferred: torch and nbconvert take a while to import
+
+    print(f"wrote {write_report(args.run_ids, args.out, args.results, args.baselines, not args.quiet)}")
+    return 0
+
+
+def add_report_commands(commands: argparse._SubParsersAction) -> None:
+    """``cobra-lab report``: the fairness audit of stored runs, one self-contained HTML file."""
+    report = commands.add_parser("report", help="write the fairness audit of stored runs as one HTML file")
+    report.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="stored runs (cobra-lab run prints their ids)")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--results", default=None,
+                        help="results folder holding the runs (default $COBRA_LAB_OUTPUTS, else <repo>/outputs)")
+    report.add_argument("--baselines", action="store_true",
+                        help="first compute the random and random_balanced runs at the same IPC when missing")
+    report.add_argument("--quiet", action="store_true", help="no progress bars")
+    report.set_defaults(handler=_report)
+
+
 COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_commands, add_run_commands,
-                                                                     add_sweep_commands]
+                                                                     add_sweep_commands, add_report_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

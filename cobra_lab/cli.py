@@ -84,13 +84,19 @@ def _table(title: str, counts: list[list[int]], rows: Sequence[str], cols: Seque
 
 def format_description(info: dict) -> str:
     """``GroupedData.describe()`` as readable text."""
-    params = ", ".join(f"{key}={value}" for key, value in info["params"].items() if key != "name")
+    shown = {key: value for key, value in info["params"].items() if key != "name" and (key, value) != ("content", None)}
+    if shown.get("content"):
+        shown["content"] = shown["content"][:12] + "..."  # the digest of a user's set's files (in full with --json)
+    params = ", ".join(f"{key}={value}" for key, value in shown.items())
     shape = "x".join(str(n) for n in info["image_shape"])
     parts = [f"{info['name']}: {len(info['classes'])} classes x {len(info['groups'])} groups, images {shape}",
              f"parameters: {params}"]
     for split in ("train", "test"):
         entry = info[split]
         parts.append(_table(f"\n{split}: {entry['size']} images", entry["counts"], info["classes"], info["groups"]))
+        if split == "train":
+            parts.append("skew (each class's share in its largest group): "
+                         + ", ".join(f"{name} {skew:.2f}" for name, skew in zip(info["classes"], entry["skew"])))
         if "observed_group_accuracy" in entry:
             parts.append(f"observed groups equal the true group for {entry['observed_group_accuracy']:.2%} "
                          f"of {split} images")
@@ -128,10 +134,66 @@ def _data_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_add(args: argparse.Namespace) -> int:
+    """Check an image folder and its CSV, cache the decoded images and write params/datasets/<name>.yaml."""
+    from .data.own import add_dataset
+
+    columns = {role: getattr(args, f"{role}_column") for role in ("path", "class", "group", "split")
+               if getattr(args, f"{role}_column") is not None}
+    added = add_dataset(args.name, args.images, args.labels, columns=columns, size=args.size, channels=args.channels,
+                        test_per_cell=args.test_per_cell, skew=args.skew, replace=args.replace, workers=args.workers,
+                        root=args.root, progress=not args.quiet)
+    if added.chosen:
+        print(added.chosen)
+    print(added.summary())
+    return 0
+
+
+def _data_example(args: argparse.Namespace) -> int:
+    """Write the example dataset (digits on coloured backgrounds, and its labels CSV) into a folder."""
+    from .data.example import write_example
+
+    labels = write_example(args.folder, skew=args.skew, per_class=args.per_class, seed=args.seed)
+    print(f"wrote {sum(1 for _ in labels.open()) - 1} images and their labels {labels}")
+    return 0
+
+
+def _add_own_dataset_commands(sub: argparse._SubParsersAction) -> None:
+    """``data add`` and ``data example``."""
+    add = sub.add_parser("add", help="a dataset of your own: an image folder and a CSV of path, class, group (split)")
+    add.add_argument("name", help="the dataset's name (letters, digits, _ and -), not a built-in one's")
+    add.add_argument("--images", required=True, help="the image folder; the CSV's paths are relative to it")
+    add.add_argument("--labels", required=True, help="the CSV: columns path, class, group, and optionally split "
+                     "(train / test); other columns are ignored")
+    for role in ("path", "class", "group", "split"):
+        add.add_argument(f"--{role}-column", help=f"the CSV column holding the {role} (default: {role})")
+    add.add_argument("--size", type=int, help="images are resized to SIZE x SIZE (default: chosen from the images)")
+    add.add_argument("--channels", type=int, help="1 (grey) or 3 (RGB) (default: 3 if any image is in colour)")
+    add.add_argument("--test-per-cell", type=int, default=None, help="without a split column, the test split takes "
+                     "this many images of each (class, group), at most half the smallest (default 100)")
+    add.add_argument("--skew", type=_number, help="subsample the train split to this SKEW by default (default: "
+                     "the split as the CSV gives it; runs may still pass --skew)")
+    add.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per CPU)")
+    add.add_argument("--replace", action="store_true", help="overwrite a dataset of this name with other options")
+    add.add_argument("--root", default=None, help="data folder of the cache (default $COBRA_LAB_DATA, else "
+                     "<repo>/data)")
+    add.add_argument("--quiet", action="store_true", help="no progress bar")
+    add.set_defaults(handler=_data_add)
+    example = sub.add_parser("example", help="write a small biased dataset (digits on coloured backgrounds) to try "
+                             "data add on")
+    example.add_argument("folder", help="where to write images/ and labels.csv")
+    example.add_argument("--skew", type=_number, default=0.8, help="each digit's share on its own colour in the "
+                         "train split (default 0.8)")
+    example.add_argument("--per-class", type=int, default=None, help="train and test images per digit (default: "
+                         "all 1797 images)")
+    example.add_argument("--seed", type=_number, default=0, help="seed of the colours drawn (default 0)")
+    example.set_defaults(handler=_data_example)
+
+
 def add_data_commands(commands: argparse._SubParsersAction) -> None:
-    """``cobra-lab data list | describe | show``."""
-    data = commands.add_parser("data", help="inspect the biased benchmarks")
-    sub = data.add_subparsers(dest="data_command", required=True, metavar="{list,describe,show}")
+    """``cobra-lab data list | describe | show | add | example``."""
+    data = commands.add_parser("data", help="inspect the biased benchmarks, add your own")
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="{list,describe,show,add,example}")
     sub.add_parser("list", help="names of the benchmarks").set_defaults(handler=_data_list)
     describe = sub.add_parser("describe", help="images per (class, group) and the resolved parameters")
     _add_dataset_options(describe)
@@ -143,6 +205,7 @@ def add_data_commands(commands: argparse._SubParsersAction) -> None:
     show.add_argument("--split", choices=("train", "test"), default="train")
     show.add_argument("--per-cell", type=int, default=1, help="images per (class, group) cell")
     show.set_defaults(handler=_data_show)
+    _add_own_dataset_commands(sub)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -90,6 +90,13 @@ def iterations_list(name: str, value: Any) -> list[int]:
     return steps
 
 
+def sha256_digest(name: str, value: Any) -> str:
+    """64 lower-case hexadecimal digits (a SHA-256 digest)."""
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise UserError(f"{name} must be a SHA-256 digest (64 hex digits), got {value!r}")
+    return value
+
+
 def option(check: Check, default: Any = dataclasses.MISSING, *, later: bool = False,
            execution: bool = False) -> Any:
     """A config field: its check, its default (none: the profile must set it) and its run-id flags."""

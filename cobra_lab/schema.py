@@ -164,14 +164,20 @@ def with_defaults(config: dict) -> dict:
 
 
 def check_fits(config: dict, data: GroupedData) -> None:
-    """The checks that need the data: IPC against the smallest class of the train split, and a ConvNet's depth
-    against the image size; a one-line UserError, raised before anything is stored."""
+    """The checks that need the data: IPC against the smallest class and the smallest group of the train split,
+    and a ConvNet's depth against the image size; a one-line UserError, raised before anything is stored."""
     if config["method"] != FULL:
         sizes = torch.bincount(data.train.y, minlength=data.num_classes)  # [C]
         smallest = int(sizes.min())
         if config["ipc"] > smallest:
             raise UserError(f"ipc {config['ipc']} is more than the {smallest} train images of the smallest class "
                             f"of {config['dataset']}; use ipc <= {smallest}")
+        groups = torch.bincount(data.train.a_observed, minlength=data.num_groups)  # [G]
+        held = groups[groups > 0]
+        if config["ipc"] > int(held.min()):
+            name = data.group_names[int((groups == held.min()).nonzero()[0])]
+            raise UserError(f"ipc {config['ipc']} is more than the {int(held.min())} train images of group {name!r} "
+                            f"of {config['dataset']}; use ipc <= {int(held.min())}")
     size = data.image_shape[-1]
     if config["net"]["arch"] == "convnet" and config["net"]["depth"] > convnet_max_depth(size):
         raise UserError(f"net.depth={config['net']['depth']} halves a {size} px image below one pixel; "

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from .augment import DEFAULT_STRATEGY
 from .nets import NETS, NORMS
-from .options import Section, auto_or, boolean, dsa_strategy, integer, one_of, option, optional, positive
+from .options import Section, auto_or, boolean, dsa_strategy, integer, one_of, option, optional, positive, sha256_digest
 
 MAX_WIDTH = 2048  # ConvNet channels; the paper uses 128
 
@@ -29,6 +29,8 @@ class DataConfig(Section):
     group_noise: float = option(lambda name, value: value, 0.0)
     known_groups: float = option(lambda name, value: value, 1.0)
     render: str = option(lambda name, value: value, "clean", later=True)
+    # a dataset of your own: the digest of its files, filled in when resolved, so a run of changed files is new
+    content: str | None = option(optional(sha256_digest), None, later=True)
 
 
 @dataclass(frozen=True, kw_only=True)

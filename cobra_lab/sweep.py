@@ -43,7 +43,8 @@ from .runner import run_one
 from .sections import DataConfig
 from .store import RunDir, default_root, run_id, synset_id
 
-DATA_KEYS = tuple(DataConfig.keys())  # a grid's data: keys, the run config's data section
+# a grid's data: keys, the run config's data section but the content digest of a user's set (resolved, not chosen)
+DATA_KEYS = tuple(key for key in DataConfig.keys() if key != "content")
 MAX_RUNS = 10_000  # a larger grid is refused unless asked for (cobra-lab sweep --yes, run_grid(max_runs=None))
 METRIC_KEYS = ("acc", "acc_std", "eod_mean", "eod_mean_std", "eod_max", "eod_max_std", "fpr_gap_mean",
                "fpr_gap_max", "runs", "distill_seconds", "eval_seconds", "seconds")

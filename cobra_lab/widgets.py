@@ -25,7 +25,6 @@ from .data import load
 from .data.bias import GAP_STEPS
 from .data.datasets import DATASETS
 from .data.loader import load_train
-from .data.sources import load_source
 from .diagnostics import fairdd_pull, group_means, targets, worst_case_residual
 from .errors import StoreWriteFailed, UserError, check_choice, check_int, check_range
 from .explorer_figure import View, diameter_squared, explorer_figure, keep_layout
@@ -101,10 +100,13 @@ class SkewGapExplorer:
             dataset, method, ipc, profile, seed, root
         self.mode = check_choice("mode", mode, EXPLORER_MODES)
         first = load(dataset, skew=skew, gap=gap, seed=seed)
-        self.source = load_source(DATASETS.build(dataset).source, seed=seed)  # read once, re-biased per setting
+        recipe = DATASETS.build(dataset)
+        self.source = recipe.load_source(seed=seed)  # read once, re-biased per setting
         self.shown_class = check_int("class", shown_class, 0, first.num_classes - 1)
         self.class_names, self.group_names = first.class_names, first.group_names
         self.min_skew = skew_floor(len(self.group_names))
+        # 1, or below it for a user's set: the highest SKEW keeping an image of every group, down to the step
+        self.max_skew = round(math.floor(round(recipe.highest_skew(self.source) / SKEW_STEP, 6)) * SKEW_STEP, 2)
         channels, size = first.image_shape[0], first.image_shape[-1]
         self.net = nets.build("convnet", channels, first.num_classes, size, torch.Generator().manual_seed(seed),
                               width=EMBED_WIDTH).eval().requires_grad_(False)  # embeds only, in any thread
@@ -118,7 +120,7 @@ class SkewGapExplorer:
 
     def _key(self, skew: float, gap: int) -> tuple[float, int]:
         """A setting as the caches key it, checked against the slider ranges."""
-        skew = check_range("SKEW", skew, self.min_skew, 1.0)
+        skew = check_range("SKEW", skew, self.min_skew, self.max_skew)
         return round(skew, 4), check_int("GAP", gap, 0, MAX_GAP)
 
     @torch.no_grad()
@@ -213,7 +215,7 @@ class SkewGapExplorer:
         """Sliders for SKEW, GAP and the target (mode), a run button, the live picture, then the runs."""
         import ipywidgets as w
 
-        skew = w.FloatSlider(value=self.geometry.skew, min=self.min_skew, max=1.0, step=SKEW_STEP,
+        skew = w.FloatSlider(value=self.geometry.skew, min=self.min_skew, max=self.max_skew, step=SKEW_STEP,
                              description="SKEW", continuous_update=False, readout_format=".2f")
         gap = w.IntSlider(value=self.geometry.gap, min=0, max=MAX_GAP, description="GAP", continuous_update=False)
         # a slider, not a dropdown: JupyterLab takes a collapsed dropdown's arrow keys for moving between cells
@@ -223,9 +225,11 @@ class SkewGapExplorer:
                           tooltip="distill and evaluate this setting (read back when stored)")
         image = w.Image(value=self.picture(skew.value, gap.value), format="png",
                         layout=w.Layout(width="100%", max_width="1100px", margin="0"))  # no margin: no scrollbar
+        top = "no minority" if self.max_skew == 1 else "the highest at which every group keeps an image"
         note = w.HTML(f"<small>SKEW: each class's share in its majority group, from {self.min_skew:g} "
                       f"(1/{len(self.group_names)}: all groups equal; below it the majority would be the smallest "
-                      f"group) to 1 (no minority). GAP: corruption of the minority images, 0..{MAX_GAP}.</small>")
+                      f"group) to {self.max_skew:g} ({top}). GAP: corruption of the minority images, "
+                      f"0..{MAX_GAP}.</small>")
         progress, runs = w.Output(), w.HTML()
 
         def redraw() -> None:

@@ -41,6 +41,16 @@ def isolated_outputs(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_own_datasets(tmp_path_factory: pytest.TempPathFactory):
+    """Datasets of one's own that a test adds go to a temporary folder, never to the repo's params/datasets/."""
+    patch = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("own-datasets")
+    patch.setenv("COBRA_LAB_DATASETS", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture
 def mnist_writer():
     """``make_tiny_mnist`` for tests that lay out their own MNIST-style folders."""

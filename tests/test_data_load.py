@@ -41,7 +41,8 @@ def test_split_types_and_params(cfmnist_bg: GroupedData) -> None:
         assert all(t.dtype == torch.int64 for t in (split.y, split.a, split.a_observed))
         assert -1.0 <= float(split.x.min()) and float(split.x.max()) <= 1.0  # mean = std = 0.5
     assert cfmnist_bg.params == {"name": "cfmnist_bg", "skew": 0.9, "gap": 0, "semantic_gap": 0.0,
-                                 "group_noise": 0.0, "known_groups": 1.0, "seed": 0, "render": "clean"}
+                                 "group_noise": 0.0, "known_groups": 1.0, "seed": 0, "render": "clean",
+                                 "content": None}
     assert cfmnist_bg.class_names[0] == "T-shirt/top" and len(cfmnist_bg.group_names) == 10
 
 
@@ -106,7 +107,7 @@ def test_cache_is_reused(isolated_data_root: Path, monkeypatch: pytest.MonkeyPat
     def no_source(*args, **kwargs):
         raise AssertionError("the cached dataset was rebuilt")
 
-    monkeypatch.setattr(loader, "load_source", no_source)
+    monkeypatch.setattr("cobra_lab.data.datasets.load_source", no_source)
     second = load("cdigits_bg", gap=3)
     for a, b in ((first.train, second.train), (first.test, second.test)):
         assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and torch.equal(a.a, b.a)

@@ -1,6 +1,7 @@
 """The named datasets: which base set, how groups are drawn and rendered, names and normalisation."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -8,7 +9,7 @@ import torch
 from ..registry import Registry
 from . import bias
 from .seeding import generator
-from .sources import Source
+from .sources import Source, load_source
 
 HALF = (0.5, 0.5, 0.5)  # colour sets are normalised to [-1, 1]
 CIFAR10S_MEAN, CIFAR10S_STD = (0.48905, 0.48451, 0.46715), (0.24278, 0.24082, 0.25098)
@@ -20,6 +21,7 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal"
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 PIXEL_KEYS = ("train_x", "train_y", "train_a", "test_x", "test_y", "test_a")
 RENDERS = ("clean", "reference")  # data.render: our colouring, or the reference code's pixels where they differ
+DEFAULT_SKEW = 0.9
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Dataset:
     render: bias.Render | None = None  # paints base images given their groups
     duplicate_test: bool = False  # test = every test image in every group (else group-balanced draw)
     reference_render: bias.Render | None = None  # the reference code's painting, where it differs from ``render``
+    default_skew: float | None = DEFAULT_SKEW  # the skew when none is given (a user's set: None, as its data has)
 
     @property
     def num_groups(self) -> int:
@@ -58,16 +61,39 @@ class Dataset:
         else:
             test_x, test_y = source.test_x, source.test_y
             test_a = bias.balanced_groups(test_y, len(self.class_names), self.num_groups, gen)  # [M]
-        out = {"train_y": source.train_y, "train_a": train_a, "test_y": test_y, "test_a": test_a}
-        gap_gen = generator(seed, "gap")
+        splits = {"train_x": source.train_x, "train_y": source.train_y, "train_a": train_a,
+                  "test_x": test_x, "test_y": test_y, "test_a": test_a}
         paint = self.reference_render if render == "reference" else self.render
-        for split, x in (("train", source.train_x), ("test", test_x))[:2 if with_test else 1]:
-            y, a = out[f"{split}_y"], out[f"{split}_a"]
-            pixels = bias.render_in_chunks(paint, x, a)  # [N, 3, H, W] uint8
+        return painted(splits, paint, majority, gap, seed, with_test)
+
+    def load_source(self, root: str | os.PathLike | None = None, seed: int = 0) -> Source:
+        """The base image set this dataset is built from (``seed`` only picks the face sets' test cells)."""
+        return load_source(self.source, root, seed)
+
+    def content(self) -> str | None:
+        """A digest of the user's files the set is read from; None for a built-in set (fixed by its name)."""
+        return None
+
+    def highest_skew(self, source: Source) -> float:
+        """The highest SKEW this set can be built at from ``source``."""
+        return 1.0
+
+
+def painted(splits: dict[str, torch.Tensor], paint: bias.Render | None, majority: torch.Tensor, gap: int,
+            seed: int, with_test: bool = True) -> dict[str, torch.Tensor]:
+    """``splits`` (PIXEL_KEYS) with each split's images painted by ``paint`` given their groups (None: as they
+    are) and GAP ``gap`` applied to its minority images (group != ``majority[class]``); train only without
+    ``with_test``."""
+    out = dict(splits)
+    gap_gen = generator(seed, "gap")
+    for split in ("train", "test")[:2 if with_test else 1]:
+        x, y, a = splits[f"{split}_x"], splits[f"{split}_y"], splits[f"{split}_a"]
+        pixels = bias.render_in_chunks(paint, x, a) if paint else x.clone() if gap else x  # [N, 3, H, W] uint8
+        if gap:
             minority = bias.minority_mask(y, a, majority)  # [N] bool
             pixels[minority] = bias.apply_gap(pixels[minority], gap, gap_gen)
-            out[f"{split}_x"] = pixels
-        return out
+        out[f"{split}_x"] = pixels
+    return out
 
 
 DATASETS: Registry[Dataset] = Registry("dataset")
@@ -145,4 +171,4 @@ def bffhq() -> Dataset:
 
 def reference_rendered() -> list[str]:
     """The datasets the reference code paints otherwise than ours: those ``render=reference`` applies to."""
-    return [name for name in DATASETS.names() if DATASETS.build(name).reference_render is not None]
+    return [name for name in DATASETS.registered() if DATASETS.build(name).reference_render is not None]

@@ -12,16 +12,19 @@ from . import bias
 from .cache import cached
 from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered
 from .groups import observe_groups
-from .sources import data_root, load_source
+from .sources import data_root
 from .types import GroupedData, Split
 
 CACHE_VERSION = "1"  # bump when a change alters the pixels or groups a given set of parameters yields
-DEFAULT_SKEW = 0.9
 
 
 def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float, semantic_gap: float,
-                   group_noise: float, known_groups: float, seed: int, render: str = "clean") -> dict:
-    """Validated parameters with defaults filled in; a one-line UserError for any bad value."""
+                   group_noise: float, known_groups: float, seed: int, render: str = "clean",
+                   content: str | None = None) -> dict:
+    """Validated parameters with defaults filled in; a one-line UserError for any bad value.
+
+    ``content`` is the digest of a user's dataset's files (None: a built-in set): filled in when not given, and
+    when given (a stored config), it must still be the digest of the files, else they changed since."""
     render = check_choice("render", render, RENDERS)
     if render == "reference" and recipe.reference_render is None:
         raise UserError(f"{name} is painted as the reference code paints it already; render=reference applies to "
@@ -35,13 +38,19 @@ def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float
             raise UserError(f"{name} has natural groups with no designated majority group; gap and semantic-gap "
                             f"must be 0")
     else:
-        skew = check_range("skew", DEFAULT_SKEW if skew is None else skew, 1 / recipe.num_groups, 1)
+        skew = recipe.default_skew if skew is None else skew
+        skew = None if skew is None else check_range("skew", skew, 1 / recipe.num_groups, 1)
     known_groups = check_range("known-groups", known_groups, 0, 1)
     if known_groups == 0:
         raise UserError("known-groups must be > 0: imputing groups needs some known labels, got 0")
+    digest = recipe.content()
+    if content is not None and content != digest:
+        raise UserError(f"content {content!r} is not the digest of {name}'s files now ({digest}): they changed "
+                        f"since this config was made; make it again" if digest else
+                        f"content applies to datasets of your own (cobra-lab data add); {name} is built in")
     return {"name": name, "skew": skew, "gap": gap, "semantic_gap": semantic_gap,
             "group_noise": check_range("group-noise", group_noise, 0, 1), "known_groups": known_groups,
-            "seed": check_int("seed", seed, 0), "render": render}
+            "seed": check_int("seed", seed, 0), "render": render, "content": digest}
 
 
 def _cache_path(root: str | os.PathLike | None, key: dict, suffix: str) -> Path:
@@ -51,8 +60,10 @@ def _cache_path(root: str | os.PathLike | None, key: dict, suffix: str) -> Path:
 
 
 def _without_clean(key: dict) -> dict:
-    """A cache key without ``render`` where it is clean, so the caches built before it existed are found."""
-    return {name: value for name, value in key.items() if (name, value) != ("render", "clean")}
+    """A cache key without ``render`` where it is clean and ``content`` where it is None (a built-in set), so the
+    caches built before they existed are found."""
+    defaults = (("render", "clean"), ("content", None))
+    return {name: value for name, value in key.items() if (name, value) not in defaults}
 
 
 def _normalised(pixels: torch.Tensor, recipe: Dataset) -> torch.Tensor:
@@ -75,21 +86,21 @@ def _split(pixels: dict[str, torch.Tensor], split: str, observed: torch.Tensor, 
 
 def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: float = 0.0,
          group_noise: float = 0.0, known_groups: float = 1.0, seed: int = 0, render: str = "clean",
-         root: str | os.PathLike | None = None, cache: bool = True) -> GroupedData:
+         content: str | None = None, root: str | os.PathLike | None = None, cache: bool = True) -> GroupedData:
     """The dataset ``name`` with the given bias parameters, built once and then read from the data cache.
 
-    Two cache files: the uint8 pixels keyed by (name, skew, gap, seed, and render where not clean), and, only
-    with group noise or partial labels, the observed train groups keyed by every parameter but the semantic GAP
-    (applied at load)."""
+    Two cache files: the uint8 pixels keyed by (name, skew, gap, seed, and render where not clean, and the
+    content digest of a user's set), and, only with group noise or partial labels, the observed train groups keyed
+    by every parameter but the semantic GAP (applied at load)."""
     recipe = DATASETS.build(name)
     params = resolve_params(name, recipe, skew=skew, gap=gap, semantic_gap=semantic_gap, group_noise=group_noise,
-                            known_groups=known_groups, seed=seed, render=render)
+                            known_groups=known_groups, seed=seed, render=render, content=content)
 
     def build_pixels() -> dict[str, torch.Tensor]:
-        source = load_source(recipe.source, root, params["seed"])
+        source = recipe.load_source(root, params["seed"])
         return recipe.build(source, params["skew"], params["gap"], params["seed"], render=params["render"])
 
-    pixel_key = _without_clean({key: params[key] for key in ("name", "skew", "gap", "seed", "render")})
+    pixel_key = _without_clean({key: params[key] for key in ("name", "skew", "gap", "seed", "render", "content")})
     pixels = cached(_cache_path(root, pixel_key, ""), PIXEL_KEYS, build_pixels, enabled=cache)
     observed = pixels["train_a"].clone()  # [N]
     if params["group_noise"] or params["known_groups"] < 1:
@@ -115,7 +126,7 @@ def load_train(name: str, *, skew: float | None = None, gap: int = 0, seed: int 
     recipe = DATASETS.build(name)
     params = resolve_params(name, recipe, skew=skew, gap=gap, semantic_gap=0.0, group_noise=0.0, known_groups=1.0,
                             seed=seed, render=render)
-    source = source or load_source(recipe.source, root, params["seed"])
+    source = source or recipe.load_source(root, params["seed"])
     pixels = recipe.build(source, params["skew"], params["gap"], params["seed"], with_test=False,
                          render=params["render"])
     return _split(pixels, "train", pixels["train_a"].clone(), recipe, 0.0)

@@ -225,11 +225,13 @@ def _utkface_labels(path: Path) -> tuple[int, int] | None:
     return (0 if age < 20 else 1 if age < 40 else 2), race
 
 
-def _balanced_test(y: torch.Tensor, a: torch.Tensor, num_classes: int, num_groups: int,
-                   gen: torch.Generator) -> torch.Tensor:
-    """A test mask with n = min(100, smallest cell) random images from every (class, group) cell."""
+def balanced_test(y: torch.Tensor, a: torch.Tensor, num_classes: int, num_groups: int, gen: torch.Generator,
+                  per_cell: int = FACE_TEST_PER_CELL) -> torch.Tensor:
+    """A test mask with n = min(``per_cell``, smallest non-empty cell) random images from every non-empty
+    (class, group) cell."""
     cells = y * num_groups + a  # [N]
-    n = min(FACE_TEST_PER_CELL, int(torch.bincount(cells, minlength=num_classes * num_groups).min()))
+    counts = torch.bincount(cells, minlength=num_classes * num_groups)
+    n = min(per_cell, int(counts[counts > 0].min()))
     test = torch.zeros(len(y), dtype=torch.bool)
     for cell in range(num_classes * num_groups):
         members = (cells == cell).nonzero().squeeze(1)
@@ -247,7 +249,7 @@ def utkface(root: Path, seed: int) -> Source:
         raise UserError(f"{folder} lacks an (age bin, race) combination; every one of the 12 needs images "
                         f"({UTKFACE_CONVENTION})")
     x = _face_pixels(paths, folder, UTKFACE_CONVENTION)  # [N, 3, 64, 64]
-    test = _balanced_test(y, a, 3, 4, generator(seed, "utkface-test"))
+    test = balanced_test(y, a, 3, 4, generator(seed, "utkface-test"))
     return Source(x[~test], y[~test], x[test], y[test], a[~test], a[test])
 
 

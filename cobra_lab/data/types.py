@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .natural import class_skews
+
 
 @dataclass
 class Split:
@@ -57,13 +59,14 @@ class GroupedData:
         return (x * std + mean).clamp(0, 1)
 
     def describe(self) -> dict:
-        """Counts per (split, class, group) and the dataset's parameters, JSON-ready."""
+        """Counts per (split, class, group), each class's SKEW (its share in its largest group) per split and the
+        dataset's parameters, JSON-ready."""
         out: dict = {"name": self.name, "params": dict(self.params),
                      "classes": list(self.class_names), "groups": list(self.group_names),
                      "image_shape": list(self.image_shape)}
         for split_name, split in (("train", self.train), ("test", self.test)):
             counts = split.counts(self.num_classes, self.num_groups)
-            entry = {"size": len(split), "counts": counts.tolist()}
+            entry = {"size": len(split), "counts": counts.tolist(), "skew": class_skews(counts).tolist()}
             if not torch.equal(split.a, split.a_observed):
                 entry["observed_counts"] = split.counts(self.num_classes, self.num_groups, observed=True).tolist()
                 entry["observed_group_accuracy"] = float((split.a == split.a_observed).float().mean())

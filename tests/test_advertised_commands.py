@@ -28,6 +28,7 @@ from cobra_lab.studies.overhead import SMOKE_SIZES, results_file
 ROOT = repo_root()
 PREFIXES = ("cobra-lab ", "papermill ", "python benchmarks/", "make ")
 ELIDED_RUN = ["--dataset", "cdigits_bg", "--method", "dm", "--ipc", "1"]  # what `cobra-lab run ...` stands for here
+OWN_EXAMPLE, OWN_PER_CLASS = "my_digits", 30  # the README's own dataset, as its `data example` line writes it
 TINY_GRID = {"grid": {"profile": "smoke", "datasets": ["cdigits_bg"], "methods": ["dm"], "modes": ["vanilla"],
                       "ipc": [1], "set": {"distill.iterations": 1, "eval.epochs": 1}}}
 
@@ -113,9 +114,23 @@ def smoke_argv(command: str, ray_address: str | None = None) -> list[str]:
     return argv
 
 
+@pytest.fixture(scope="session")
+def own_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the README's own-dataset commands run in: the example written and added once, so each of its
+    commands runs on its own, in any order."""
+    from cobra_lab.data.example import write_example
+    from cobra_lab.data.own import add_dataset
+
+    folder = tmp_path_factory.mktemp("own_example")
+    labels = write_example(folder / OWN_EXAMPLE, per_class=OWN_PER_CLASS)
+    add_dataset(OWN_EXAMPLE, labels.parent / "images", labels, progress=False)
+    return folder
+
+
 @pytest.mark.parametrize("command", cases("cobra-lab "))
 def test_cobra_lab_command_runs(command: str, study_env, tmp_path, monkeypatch, capsys, request):
-    monkeypatch.chdir(tmp_path)  # files a command names (grid.png, rows.csv, my_grid.yaml) live here
+    # files a command names (grid.png, rows.csv, my_grid.yaml, the own dataset's folder) live here
+    monkeypatch.chdir(request.getfixturevalue("own_example") if OWN_EXAMPLE in command else tmp_path)
     (tmp_path / "my_grid.yaml").write_text(yaml.safe_dump(TINY_GRID))
     ray_address = request.getfixturevalue("ray_cluster") if "--backend ray" in command else None
     code = main(smoke_argv(command, ray_address))

@@ -44,6 +44,7 @@ def write_example(folder: str | Path, skew: float = 0.8, per_class: int | None =
     palette = torch.tensor(list(COLOURS.values()))
     gen = generator(seed, "example")
     rows = [("path", "class", "group", "split")]
+    (folder / "images").mkdir(parents=True, exist_ok=True)
     for split, gray, y in (("train", source.train_x, source.train_y), ("test", source.test_x, source.test_y)):
         chosen = _subset(y, per_class, gen)
         gray, y = gray[chosen], y[chosen]  # [n, 1, 28, 28], [n]
@@ -53,9 +54,8 @@ def write_example(folder: str | Path, skew: float = 0.8, per_class: int | None =
             groups = bias.balanced_groups(y, 10, len(COLOURS), gen)  # [n]
         pixels = bias.bg_continuous(gray, palette[groups])  # [n, 3, 32, 32] uint8
         for i in range(len(y)):
-            name = f"images/{split}-{i:04d}.png"
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(np.ascontiguousarray(pixels[i].permute(1, 2, 0).numpy())).save(folder / name)
+            name = f"{split}-{i:04d}.png"  # relative to the image folder, as the CSV gives paths
+            Image.fromarray(np.ascontiguousarray(pixels[i].permute(1, 2, 0).numpy())).save(folder / "images" / name)
             rows.append((name, DIGIT_WORDS[int(y[i])], list(COLOURS)[int(groups[i])], split))
     text = io.StringIO()  # written last and atomically: a labels file means every image is there
     csv.writer(text, lineterminator="\n").writerows(rows)

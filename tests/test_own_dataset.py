@@ -16,6 +16,7 @@ from PIL import Image
 
 from cobra_lab.cli import main
 from cobra_lab.data import load
+from cobra_lab.data.example import add_example
 from cobra_lab.data.natural import cell_counts, class_skews, highest_skew, subsample
 from cobra_lab.decoding import decode_images
 from cobra_lab.errors import UserError
@@ -200,3 +201,13 @@ def test_parallel_decoding_equals_serial(own) -> None:
     parallel = decode_images(paths, 8, 3, workers=2, progress=False, chunk=16)
     assert parallel.pixels.shape == (len(paths), 3, 8, 8)
     assert (parallel.pixels == serial.pixels).all() and parallel.modes == serial.modes == {"RGB"}
+
+
+def test_example_adds_with_its_skew(own) -> None:
+    added = add_example(own["data"].parent / "example", "example", per_class=10, progress=False)
+    assert added.labels.read_text().splitlines()[0] == "path,class,group,split"
+    data = load("example")
+    assert list(data.class_names[:2]) == ["eight", "five"] and list(data.group_names) == ["blue", "green", "red"]
+    train = data.train.counts(10, 3)  # [C, G]
+    assert train.sum(1).tolist() == [10] * 10 and data.test.counts(10, 3).sum().item() == 100
+    assert (train.max(1).values == 8).all()  # skew 0.8 of 10 images per digit on its own colour

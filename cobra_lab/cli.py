@@ -55,8 +55,10 @@ def _add_bias_options(parser: argparse.ArgumentParser) -> None:
                         help="fraction rho of train group labels replaced by a wrong group, in [0, 1] (default 0)")
     parser.add_argument("--known-groups", type=_number, help="fraction eta of train group labels known, in (0, 1]; "
                         "the rest imputed by K-means (default 1)")
-    parser.add_argument("--render", help="clean (default), or reference: the pixels the published FairDD / COBRA "
-                        "code paints (cfmnist_bg, cdigits_bg: its background arithmetic overflows there)")
+    parser.add_argument("--render", help="clean (default); reference: the pixels the published FairDD / COBRA "
+                        "code paints (cfmnist_bg, cdigits_bg: its background arithmetic overflows there); or shared: "
+                        "every image painted alike whatever its group and every test image in every group, so "
+                        "groups differ by the GAP ladder alone (the paper's GAP sweep)")
     parser.add_argument("--seed", type=_number, default=0, help="seed of every random choice (default 0)")
 
 

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from . import nets
 from .accel.settings import Acceleration
 from .augment import DSA
+from .data import bias
 from .data.types import Split
 from .ensemble import NetEnsemble, can_stack, predict_ensemble, train_ensemble_epochs
 from .errors import UserError
@@ -48,12 +49,18 @@ def prediction_record(predicted: torch.Tensor, test: Split, num_classes: int, nu
 
 
 def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
-    """At most ``max_test`` test images, the same number from every (class, group) cell (seeded), or all."""
+    """At most ``max_test`` test images, the same number from every (class, group) cell (seeded), or all; where the
+    split holds every test image in every group (``bias.every_group``), the same images in every group."""
     if max_test is None or max_test >= len(test):
         return test
     groups = int(test.a.max()) + 1
     per_cell = max(1, max_test // len((test.y * groups + test.a).unique()))
-    keep = cell_sample(test.y, test.a, groups, per_cell, seed).sort().values  # [<= max_test]
+    size = bias.every_group_size(test.y, test.a)
+    if size is None:
+        keep = cell_sample(test.y, test.a, groups, per_cell, seed).sort().values  # [<= max_test]
+    else:  # the base images of the first group's sample, in every group
+        base = cell_sample(test.y[:size], test.a[:size], groups, per_cell, seed).sort().values  # [<= max_test / G]
+        keep = (base + size * torch.arange(groups)[:, None]).flatten()  # [<= max_test]
     return Split(test.x[keep], test.y[keep], test.a[keep], test.a_observed[keep])
 
 

@@ -67,7 +67,7 @@ def test_seeds(isolated_data_root: Path) -> None:
     ({"known_groups": -0.1}, r"known-groups must be in \[0, 1\], got -0.1"),
     ({"semantic_gap": -1.0}, r"semantic-gap must be in \[0, inf\], got -1.0"),
     ({"seed": -1}, r"seed must be an integer >= 0"),
-    ({"render": "refrence"}, r"unknown render 'refrence'; choose one of: clean, reference"),
+    ({"render": "refrence"}, r"unknown render 'refrence'; choose one of: clean, reference, shared"),
 ])
 def test_bad_values(isolated_data_root: Path, options: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):

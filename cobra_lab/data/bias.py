@@ -1,6 +1,10 @@
 """Biased splits as pure functions on uint8 images: colour rendering (10-colour palette), grayscale
 groups (CIFAR10-S), skewed / balanced group assignment, the GAP corruption ladder and the semantic GAP.
 
+Under ``data.render: shared`` (the paper's Appendix F construction of its GAP sweep) every image is painted as
+one group's images are, whatever its own group, so that GAP 0 gives groups of identical appearance and each
+level alpha >= 1 of the ladder is the only thing that sets the minority images apart.
+
 The FairDD reference code's Fashion-MNIST background arithmetic overflows uint8, so for the continuous-intensity
 background sets our default is a clean colouring. Its literal intent, v + colour * (1 - v/255), paints white
 objects on the colour and so erases every object on the white (and nearly on the pale-yellow) background; we
@@ -132,11 +136,33 @@ def balanced_groups(y: torch.Tensor, num_classes: int, num_groups: int, gen: tor
     return _per_class(y, num_classes, gen, lambda k, n: (torch.arange(num_groups), even_sizes(n, num_groups, gen)))
 
 
+def class_balanced_share(y: torch.Tensor, num_classes: int, parts: int, gen: torch.Generator) -> torch.Tensor:
+    """Sorted row indices of a seeded 1/``parts`` of each class's images (rounded up, at least one per class)."""
+    keep = []
+    for k in range(num_classes):
+        members = (y == k).nonzero().squeeze(1)
+        members = members[torch.randperm(len(members), generator=gen)]
+        keep.append(members[:max(1, -(-len(members) // parts))])
+    return torch.cat(keep).sort().values
+
+
 def every_group(x: torch.Tensor, y: torch.Tensor,
                 num_groups: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Every image once per group (CIFAR10-S style test duplication): exactly balanced cells."""
     a = torch.arange(num_groups).repeat_interleave(len(y))  # [G * N]
     return x.repeat(num_groups, 1, 1, 1), y.repeat(num_groups), a  # [G * N, C, H, W], [G * N], [G * N]
+
+
+def every_group_size(y: torch.Tensor, a: torch.Tensor) -> int | None:
+    """N where the split is ``every_group``'s layout (G consecutive blocks of the same N classes, block g all in
+    group g: row g * N + i is base image i in group g), else None."""
+    groups = int(a.max()) + 1 if len(a) else 0
+    if groups < 2 or len(y) % groups:
+        return None
+    size = len(y) // groups
+    blocks = y.view(groups, size)  # [G, N]
+    aligned = torch.equal(a, torch.arange(groups).repeat_interleave(size)) and bool((blocks == blocks[0]).all())
+    return size if aligned else None
 
 
 def minority_mask(y: torch.Tensor, a: torch.Tensor, majority: torch.Tensor) -> torch.Tensor:

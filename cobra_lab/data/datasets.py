@@ -20,7 +20,10 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal"
                  "Ankle boot")
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 PIXEL_KEYS = ("train_x", "train_y", "train_a", "test_x", "test_y", "test_a")
-RENDERS = ("clean", "reference")  # data.render: our colouring, or the reference code's pixels where they differ
+# data.render: our colouring; the reference code's pixels where they differ; or every image painted alike
+# (the paper's GAP sweep, Appendix F: groups differ only by the GAP ladder)
+RENDERS = ("clean", "reference", "shared")
+SHARED_COLOUR = 1  # palette orange (255, 128, 0): three distinct channels, so the ladder's channel shuffle shows
 DEFAULT_SKEW = 0.9
 
 
@@ -38,6 +41,7 @@ class Dataset:
     duplicate_test: bool = False  # test = every test image in every group (else group-balanced draw)
     reference_render: bias.Render | None = None  # the reference code's painting, where it differs from ``render``
     default_skew: float | None = DEFAULT_SKEW  # the skew when none is given (a user's set: None, as its data has)
+    shared_group: int | None = None  # render shared: every image painted as this group's are (None: natural groups)
 
     @property
     def num_groups(self) -> int:
@@ -49,14 +53,21 @@ class Dataset:
         ``with_test``: the same train pixels, faster), painted by ``render`` (one of RENDERS), ready to cache.
 
         GAP corrupts every minority image (group != its class's majority group) in train and test alike:
-        the corruption is part of what the group looks like, not a property of one split."""
+        the corruption is part of what the group looks like, not a property of one split. Under ``render``
+        shared every image is painted as group ``shared_group``'s are and the test split holds every test image
+        in every group (for a set that does not duplicate its test split, a seeded class-balanced 1/G of them,
+        so the split keeps its size): at GAP 0 each group's test images are the same images."""
         if self.majority is None:
             return dict(zip(PIXEL_KEYS, (source.train_x, source.train_y, source.train_a,
                                          source.test_x, source.test_y, source.test_a)))
         majority = torch.tensor(self.majority)  # [C]
         gen = generator(seed, "groups")
         train_a = bias.skewed_groups(source.train_y, majority, self.num_groups, skew, gen)  # [N]
-        if self.duplicate_test:
+        if render == "shared":
+            share = slice(None) if self.duplicate_test else \
+                bias.class_balanced_share(source.test_y, len(self.class_names), self.num_groups, gen)
+            test_x, test_y, test_a = bias.every_group(source.test_x[share], source.test_y[share], self.num_groups)
+        elif self.duplicate_test:
             test_x, test_y, test_a = bias.every_group(source.test_x, source.test_y, self.num_groups)
         else:
             test_x, test_y = source.test_x, source.test_y
@@ -64,7 +75,7 @@ class Dataset:
         splits = {"train_x": source.train_x, "train_y": source.train_y, "train_a": train_a,
                   "test_x": test_x, "test_y": test_y, "test_a": test_a}
         paint = self.reference_render if render == "reference" else self.render
-        return painted(splits, paint, majority, gap, seed, with_test)
+        return painted(splits, paint, majority, gap, seed, with_test, self.shared_group if render == "shared" else None)
 
     def load_source(self, root: str | os.PathLike | None = None, seed: int = 0) -> Source:
         """The base image set this dataset is built from (``seed`` only picks the face sets' test cells)."""
@@ -80,15 +91,16 @@ class Dataset:
 
 
 def painted(splits: dict[str, torch.Tensor], paint: bias.Render | None, majority: torch.Tensor, gap: int,
-            seed: int, with_test: bool = True) -> dict[str, torch.Tensor]:
+            seed: int, with_test: bool = True, shared_group: int | None = None) -> dict[str, torch.Tensor]:
     """``splits`` (PIXEL_KEYS) with each split's images painted by ``paint`` given their groups (None: as they
-    are) and GAP ``gap`` applied to its minority images (group != ``majority[class]``); train only without
-    ``with_test``."""
+    are; every image as group ``shared_group``'s are where one is given) and GAP ``gap`` applied to its minority
+    images (group != ``majority[class]``); train only without ``with_test``."""
     out = dict(splits)
     gap_gen = generator(seed, "gap")
     for split in ("train", "test")[:2 if with_test else 1]:
         x, y, a = splits[f"{split}_x"], splits[f"{split}_y"], splits[f"{split}_a"]
-        pixels = bias.render_in_chunks(paint, x, a) if paint else x.clone() if gap else x  # [N, 3, H, W] uint8
+        painted_as = a if shared_group is None else torch.full_like(a, shared_group)  # [N]
+        pixels = bias.render_in_chunks(paint, x, painted_as) if paint else x.clone() if gap else x  # [N, 3, H, W]
         if gap:
             minority = bias.minority_mask(y, a, majority)  # [N] bool
             pixels[minority] = bias.apply_gap(pixels[minority], gap, gap_gen)
@@ -103,7 +115,7 @@ def _colour(source: str, class_names: tuple[str, ...], render: bias.Render, dupl
             reference_render: bias.Render | None = None) -> Dataset:
     """A 10-colour dataset: class k's majority colour is palette entry k."""
     return Dataset(source, class_names, bias.COLOUR_NAMES, HALF, HALF, tuple(range(10)), render, duplicate_test,
-                     reference_render)
+                   reference_render, shared_group=SHARED_COLOUR)
 
 
 @DATASETS.register("cmnist_fg")
@@ -147,12 +159,13 @@ def cdigits_bg() -> Dataset:
 
 @DATASETS.register("cifar10s")
 def cifar10s() -> Dataset:
-    """CIFAR10-S: classes 0-4 mostly grayscale (group 0), 5-9 mostly colour (group 1); test duplicated.
+    """CIFAR10-S: classes 0-4 mostly grayscale (group 0), 5-9 mostly colour (group 1); test duplicated
+    (``render: shared``: every image in colour, plain CIFAR-10, as the paper's GAP sweep starts from).
 
     Which train images turn gray is drawn per class with the dataset seed (the reference permutes once with
     seed 0, then takes the first images met; the two draws are alike in distribution)."""
     return Dataset("cifar10", CIFAR10_NAMES, ("gray", "colour"), CIFAR10S_MEAN, CIFAR10S_STD,
-                     (0,) * 5 + (1,) * 5, bias.gray_or_colour, duplicate_test=True)
+                   (0,) * 5 + (1,) * 5, bias.gray_or_colour, duplicate_test=True, shared_group=1)
 
 
 @DATASETS.register("utkface")
@@ -167,6 +180,11 @@ def bffhq() -> Dataset:
     """BFFHQ: age (young / old) as class, gender as the natural group (0 female, 1 male: young is aligned
     with female in the 0.5pct/align split)."""
     return Dataset("bffhq", ("young", "old"), ("female", "male"), CIFAR10_MEAN, CIFAR10_STD)
+
+
+def shared_rendered() -> list[str]:
+    """The datasets ``render=shared`` applies to: those with designated majority groups (not natural ones)."""
+    return [name for name in DATASETS.names() if DATASETS.build(name).shared_group is not None]
 
 
 def reference_rendered() -> list[str]:

@@ -10,7 +10,7 @@ from ..errors import UserError, check_choice, check_int, check_range
 from ..io import config_hash
 from . import bias
 from .cache import cached
-from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered
+from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered, shared_rendered
 from .groups import observe_groups
 from .sources import data_root
 from .types import GroupedData, Split
@@ -29,6 +29,9 @@ def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float
     if render == "reference" and recipe.reference_render is None:
         raise UserError(f"{name} is painted as the reference code paints it already; render=reference applies to "
                         f"{', '.join(reference_rendered())}")
+    if render == "shared" and recipe.shared_group is None:
+        raise UserError(f"{name} has natural groups, painted by its data; render=shared applies to "
+                        f"{', '.join(shared_rendered())}")
     gap = check_int("gap", gap, 0, len(bias.GAP_STEPS))
     semantic_gap = check_range("semantic-gap", semantic_gap, 0, float("inf"))
     if recipe.majority is None:

@@ -10,13 +10,28 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from numbers import Number
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 from .schema import FULL
 
 VALUES_FILE = Path(__file__).with_name("paper_values.yaml")
-PaperLookup = Callable[[tuple, str, str], "tuple[float, float] | None"]
+METRIC_FIELDS = {"eod_max": "eod", "eod_mean": "eod_mean"}  # our metric -> the row field holding the paper's
+
+
+class Reported(NamedTuple):
+    """One cell the paper prints: EOD in the metric asked for, accuracy (NaN where the table prints none), their
+    standard deviations where the paper prints them, and a note where the paper disagrees with itself there."""
+
+    eod: float
+    acc: float
+    eod_std: float | None = None
+    acc_std: float | None = None
+    note: str | None = None
+
+
+PaperLookup = Callable[[tuple, str, str], "Reported | None"]
 
 
 @cache
@@ -69,15 +84,35 @@ def cell(table: int, **setting: object) -> tuple[float, float] | None:
     return None if row is None else (row["eod"], row.get("acc", float("nan")))
 
 
-def lookup(table: int, keys: Sequence[str], defaults: dict | None = None, **fixed: object) -> PaperLookup:
-    """``results_table``'s paper column: (row key, method, mode) -> ``cell``, the row key naming ``keys`` (a dotted
-    config name such as ``eval.arch`` matches the paper's ``arch``); ``defaults`` (by key) stand for values that
-    are None, a setting left at its default; ``fixed`` adds the rest of our setting (dataset, ipc)."""
+def reported(table: int, metric: str = "eod_max", **setting: object) -> Reported | None:
+    """The paper's cell of ``table`` for ``setting`` in ``metric`` (eod_max: the paper's EOD, eod_mean: its EOD_A),
+    with its +- and note; None where the paper prints none in that metric (Table 1's EOD_A is Table 9's)."""
+    row = find(table, **setting)
+    if row is None:
+        return None
+    field = METRIC_FIELDS[metric]
+    source_row = row
+    if field not in row:
+        elsewhere = _stored()["metric_tables"].get(table, {}).get(metric)
+        source_row = find(elsewhere, **setting) if elsewhere else None
+        if source_row is None:
+            return None
+    notes = [text for text in (row.get("note"), source_row.get("note") if source_row is not row else None) if text]
+    return Reported(source_row[field], row.get("acc", float("nan")), source_row.get(f"{field}_std"),
+                    row.get("acc_std"), "; ".join(notes) or None)
+
+
+def lookup(table: int, keys: Sequence[str], defaults: dict | None = None, metric: str = "eod_max",
+           **fixed: object) -> PaperLookup:
+    """``results_table``'s paper column: (row key, method, mode) -> ``reported`` in ``metric``, the row key naming
+    ``keys`` (a dotted config name such as ``eval.arch`` matches the paper's ``arch``); ``defaults`` (by key) stand
+    for values that are None, a setting left at its default; ``fixed`` adds the rest of our setting (dataset, ipc,
+    and the knobs a sweep holds fixed: a row that names one answers only at its value)."""
     defaults = defaults or {}
 
-    def paper_cell(key: tuple, method: str, mode: str) -> tuple[float, float] | None:
+    def paper_cell(key: tuple, method: str, mode: str) -> Reported | None:
         setting = {name.rsplit(".", 1)[-1]: defaults.get(name) if value is None else value
                    for name, value in zip(keys, key)}
-        return cell(table, **{**fixed, **setting, "method": method, "mode": mode})
+        return reported(table, metric, **{**fixed, **setting, "method": method, "mode": mode})
 
     return paper_cell

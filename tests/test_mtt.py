@@ -218,9 +218,9 @@ def test_study_table_sets_ours_beside_table17() -> None:
                         {"dataset": "cifar10s", "mode": "cobra", "eod_max": 40.0, "eod_mean": 25.0, "acc": 35.0}])
     table, bold = mtt_table(agg)
     assert table.loc[("cifar10s", "cobra"), "EOD_max (Acc)"] == "40.00 (35.0)"
-    assert table.loc[("cifar10s", "cobra"), "paper EOD (Acc)"] == "30.38 (36.32)"
+    assert table.loc[("cifar10s", "cobra"), "paper EOD (Acc)"] == "30.38 ± 2.58 (36.32 ± 0.58)"
     assert table.loc[("bffhq", "vanilla"), "EOD_max (Acc)"] == ""  # the paper's other dataset, not run here
-    assert table.loc[("bffhq", "vanilla"), "paper EOD (Acc)"] == "32.96 (61.64)"
+    assert table.loc[("bffhq", "vanilla"), "paper EOD (Acc)"] == "32.96 ± 6.55 (61.64 ± 1.09)"
     assert bold.loc[("cifar10s", "cobra"), "EOD_max (Acc)"] and bold.loc[("cifar10s", "vanilla"), "EOD_mean"]
     assert not bold.loc[("cifar10s", "vanilla"), "EOD_max (Acc)"]
 

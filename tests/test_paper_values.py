@@ -68,11 +68,11 @@ def test_table1_has_every_backbone_at_every_printed_setting() -> None:
 def test_table2_idc_cells_match_the_paper_text() -> None:
     skew = paper.lookup(2, ["skew"], sweep="skew", dataset="cifar10s", ipc=50)
     gap = paper.lookup(2, ["gap"], sweep="gap", dataset="cifar10s", ipc=50)
-    assert skew((0.6,), "idc", "vanilla") == (34.5, 43.0)
-    assert skew((0.85,), "idc", "cobra") == (7.65, 46.0)
-    assert gap((0,), "idc", "fairdd") == (0.0, 45.2)
-    assert gap((2,), "idc", "cobra") == (9.9, 42.0)
-    assert gap((4,), "idc", "vanilla") == (57.43, 31.1)
+    assert skew((0.6,), "idc", "vanilla")[:2] == (34.5, 43.0)
+    assert skew((0.85,), "idc", "cobra")[:2] == (7.65, 46.0)
+    assert gap((0,), "idc", "fairdd")[:2] == (0.0, 45.2)
+    assert gap((2,), "idc", "cobra")[:2] == (9.9, 42.0)
+    assert gap((4,), "idc", "vanilla")[:2] == (57.43, 31.1)
     assert skew((0.6,), "cafe", "vanilla") is None  # Table 2 has no CAFE column
     assert paper.methods(2) == ["dc", "dm", "idc"]
     for sweep, values in (("skew", [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]), ("gap", [0, 1, 2, 3, 4])):
@@ -110,8 +110,8 @@ def test_table3_mean_and_population_std_over_the_four_nets(dataset: str, mode: s
 
 def test_table3_lookup_only_at_dm_ipc_50() -> None:
     lookup = table3_lookup("cifar10s", 50)
-    assert lookup(("alexnet",), "dm", "cobra") == (15.22, 46.2)
-    assert lookup((None,), "dm", "vanilla") == (73.88, 45.5)  # no eval.arch: the ConvNet
+    assert lookup(("alexnet",), "dm", "cobra")[:2] == (15.22, 46.2)
+    assert lookup((None,), "dm", "vanilla")[:2] == (73.88, 45.5)  # no eval.arch: the ConvNet
     assert lookup(("alexnet",), "dc", "cobra") is None
     assert lookup(("alexnet",), "dm", "fairdd") is None
     assert table3_lookup("cifar10s", 10)(("alexnet",), "dm", "cobra") is None
@@ -137,7 +137,7 @@ def test_table4_cobra_column_is_table1_dm_ipc10(dataset: str) -> None:
 
 def test_table4_lookup_only_for_dm_cobra_at_ipc_10() -> None:
     lookup = table4_lookup("cifar10s", 10)
-    eod, acc = lookup(("l2",), "dm", "cobra")
+    eod, acc, *_ = lookup(("l2",), "dm", "cobra")
     assert eod == 20.99 and math.isnan(acc)  # Table 4 prints no accuracy
     assert lookup(("sq",), "dm", "vanilla") is None
     assert lookup(("l2",), "dc", "cobra") is None
@@ -195,7 +195,7 @@ def test_table10_cells_match_the_paper_text() -> None:
 
 
 def test_table10_lookup_only_at_its_datasets_and_ipcs() -> None:
-    assert TABLE10(("cifar10s", 1), "dm", "cobra") == (4.9, 23.6)
+    assert TABLE10(("cifar10s", 1), "dm", "cobra")[:2] == (4.9, 23.6)
     assert TABLE10(("cifar10s", 10), "dm", "cobra") is None
     assert TABLE10(("cfmnist_bg", 1), "dm", "cobra") is None
     assert TABLE10(("cifar10s", None), "full", "full") is None
@@ -219,8 +219,8 @@ def test_table18_vanilla_and_cobra_are_table1_ipc10(dataset: str, method: str) -
 
 
 def test_table18_lookup_only_at_ipc_10() -> None:
-    assert table18_lookup("cifar10s", 10)(("COBRA",), "dm", "cobra") == (20.18, 44.5)
-    assert table18_lookup("cifar10s", 10)(("MF",), "dc", "vanilla") == (40.75, 31.7)
+    assert table18_lookup("cifar10s", 10)(("COBRA",), "dm", "cobra")[:2] == (20.18, 44.5)
+    assert table18_lookup("cifar10s", 10)(("MF",), "dc", "vanilla")[:2] == (40.75, 31.7)
     assert table18_lookup("cifar10s", 50)(("COBRA",), "dm", "cobra") is None
     assert table18_lookup("cfmnist_bg", 10)(("COBRA",), "dm", "cobra") is None
 

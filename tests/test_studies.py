@@ -16,12 +16,17 @@ def test_parameter_file_expands(name: str) -> None:
     assert configs and all(c["profile"] == notebook_params(name)["profile"] for c in configs)
 
 
-def test_skew_gap_grid_is_two_sweeps_sharing_a_point() -> None:
-    params = {**notebook_params("02_skew_gap"), "skews": [0.6, 0.9], "gaps": [0, 3], "modes": ["cobra"]}
+def test_skew_gap_grid_is_two_sweeps_the_gap_one_from_identical_groups() -> None:
+    params = {**notebook_params("02_skew_gap"), "skews": [0.6, 0.9], "gaps": [0, 3], "modes": ["cobra"],
+              "fixed_skew": 0.9}
     configs = expand(study_grids("02_skew_gap", params))
-    settings = {(c["data"]["skew"], c["data"]["gap"]) for c in configs if c["method"] == "dm"}
-    assert settings == {(0.6, 0), (0.9, 0), (0.9, 3)}
-    assert sum(c["method"] == "full" for c in configs) == 3
+    settings = {(c["data"]["skew"], c["data"]["gap"], c["data"]["render"]) for c in configs if c["method"] == "dm"}
+    assert settings == {(0.6, 0, "clean"), (0.9, 0, "clean"), (0.9, 0, "shared"), (0.9, 3, "shared")}
+    assert sum(c["method"] == "full" for c in configs) == 4
+    coloured = expand(study_grids("02_skew_gap", {**params, "gap_render": "clean"}))  # the ladder on the colouring
+    assert {(c["data"]["skew"], c["data"]["gap"]) for c in coloured if c["method"] == "dm"} == \
+        {(0.6, 0), (0.9, 0), (0.9, 3)}  # the two sweeps share a point
+    assert sum(c["method"] == "full" for c in coloured) == 3
 
 
 def test_label_studies_run_vanilla_clean_only() -> None:

@@ -32,9 +32,9 @@ def test_results_table_layout_bold_full_and_paper() -> None:
     table, bold = results_table(AGG, rows=["dataset", "ipc"], paper=paper.lookup(1, ["dataset", "ipc"]))
     assert list(table.index) == [("cfmnist_bg", 10), ("cfmnist_bg", 50)]
     assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")] == "66.30 (71.8)"
-    assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "paper")] == "33.80 (70.6)"  # Table 1, C-FMNIST (BG)
+    assert table.loc[("cfmnist_bg", 10), ("dm", "cobra", "paper")] == "33.80 ± 1.72 (70.6 ± 0.18)"  # Tables 1, 7, 8
     assert table.loc[("cfmnist_bg", 50), ("full", "", "ours")] == "95.00 (69.5)"  # FULL fills every IPC row
-    assert table.loc[("cfmnist_bg", 50), ("full", "", "paper")] == "90.60 (77.84)"
+    assert table.loc[("cfmnist_bg", 50), ("full", "", "paper")] == "90.60 (77.84)"  # FULL: no +- printed
     assert table.loc[("cfmnist_bg", 50), ("dm", "fairdd", "ours")] == ""  # not run at IPC 50
     assert bold.loc[("cfmnist_bg", 10), ("dm", "cobra", "ours")]
     assert bold.loc[("cfmnist_bg", 50), ("dm", "vanilla", "ours")]  # lowest EOD wins, whoever it is
@@ -84,12 +84,12 @@ def test_paper_lookups_match_the_paper_text() -> None:
     assert paper.cell(2, sweep="gap", gap=3, method="full", mode="full") == (54.85, 65.9)
     assert paper.lookup(2, ["skew"], sweep="skew", dataset="cfmnist_bg", ipc=50)((0.75,), "dm", "vanilla") is None
     table16 = paper.lookup(16, ["dataset", "known_groups"], ipc=10)  # notebook 05's paper column
-    assert table16(("cfmnist_bg", 0.1), "dm", "cobra") == (73.5, 67.91)
-    assert table16(("cfmnist_bg", 1.0), "dm", "vanilla") == (100.0, 22.05)
+    assert table16(("cfmnist_bg", 0.1), "dm", "cobra")[:2] == (73.5, 67.91)
+    assert table16(("cfmnist_bg", 1.0), "dm", "vanilla")[:2] == (100.0, 22.05)
     assert table16(("cfmnist_bg", 0.1), "dm", "vanilla") is None
     table19 = paper.lookup(19, ["semantic_gap"], dataset="cifar10s", ipc=10)  # notebook 03's paper column
-    assert table19((3,), "dm", "cobra") == (26.1, 42.8)
-    assert table19((3,), "full", "full") == (52.2, 72.4)
+    assert table19((3,), "dm", "cobra")[:2] == (26.1, 42.8)
+    assert table19((3,), "full", "full")[:2] == (52.2, 72.4)
 
 
 def test_select_and_summary_sentence() -> None:
@@ -139,8 +139,8 @@ def test_idc_and_cafe_columns_in_the_papers_order_with_its_numbers() -> None:
     table, bold = main_table.table(BACKBONES)
     assert list(dict.fromkeys(table.columns.get_level_values("method"))) == ["dm", "cafe", "idc", "full"]
     assert table.loc[("cfmnist_bg", 10), ("idc", "cobra", "ours")] == "40.00 (60.0)"
-    assert table.loc[("cfmnist_bg", 10), ("idc", "vanilla", "paper")] == "100.00 (33.5)"
-    assert table.loc[("cfmnist_bg", 10), ("cafe", "cobra", "paper")] == "46.70 (63.5)"
+    assert table.loc[("cfmnist_bg", 10), ("idc", "vanilla", "paper")] == "100.00 ± 0.00 (33.5 ± 1.01)"
+    assert table.loc[("cfmnist_bg", 10), ("cafe", "cobra", "paper")] == "46.70 ± 9.92 (63.5 ± 0.48)"
     assert bold.loc[("cfmnist_bg", 10), ("cafe", "vanilla", "ours")]  # each backbone's own lowest EOD
     assert not bold.loc[("cfmnist_bg", 10), ("cafe", "cobra", "ours")]
 
@@ -150,8 +150,8 @@ def test_paper_others_shows_the_backbones_not_run() -> None:
     table, _ = main_table.table(dm_only)
     others = main_table.paper_others(table, ["dm"], ["vanilla", "fairdd", "cobra"])
     assert list(others.columns) == [(m, mode) for m in ("dc", "cafe", "idc") for mode in ("vanilla", "fairdd", "cobra")]
-    assert others.loc[("cfmnist_bg", 10), ("idc", "fairdd")] == "47.20 (67.8)"
-    assert others.loc[("cfmnist_bg", 10), ("dc", "cobra")] == "34.50 (70.4)"
+    assert others.loc[("cfmnist_bg", 10), ("idc", "fairdd")] == "47.20 ± 1.60 (67.8 ± 0.31)"
+    assert others.loc[("cfmnist_bg", 10), ("dc", "cobra")] == "34.50 ± 3.40 (70.4 ± 0.40)"
     both, _ = main_table.table(BACKBONES)
     assert list(main_table.paper_others(both, ["dm", "cafe", "idc"], ["cobra"]).columns) == [("dc", "cobra")]
 
@@ -162,26 +162,27 @@ def test_paper_only_table_is_empty_where_the_paper_reports_nothing() -> None:
     keys = pd.MultiIndex.from_tuples([("cifar10s", 10), ("cdigits_bg", 10)], names=["dataset", "ipc"])
     partial = paper_only_table(keys, paper.lookup(1, ["dataset", "ipc"]), ["cafe", "idc"], ["cobra"], ran=["idc"])
     assert list(partial.columns) == [("cafe", "cobra")]
-    assert list(partial[("cafe", "cobra")]) == ["30.48 (39.5)", ""]
+    assert list(partial[("cafe", "cobra")]) == ["30.48 ± 1.90 (39.5 ± 0.46)", ""]
 
 
 def test_skew_gap_tables_carry_table2_idc_only_in_its_setting() -> None:
     rows = agg_rows([("cifar10s", "idc", "cobra", 50, 9.0, 45.0), ("cifar10s", "dm", "cobra", 50, 8.0, 50.0)])
     rows.insert(1, "skew", [0.7, 0.7])
-    table, _ = skew_gap.table(rows, "skew", "cifar10s", 50)
-    assert table.loc[(0.7,), ("idc", "cobra", "paper")] == "7.43 (46.1)"
-    dm_table, _ = skew_gap.table(rows[rows["method"] == "dm"], "skew", "cifar10s", 50)
-    others = skew_gap.paper_others(dm_table, "skew", "cifar10s", 50, ["dm"], ["vanilla", "cobra"])
-    assert others.loc[(0.7,), ("idc", "vanilla")] == "55.53 (39.8)"
+    fixed = skew_gap.fixed_knobs("skew", fixed_gap=0, fixed_skew=0.8)
+    table, _ = skew_gap.table(rows, "skew", "cifar10s", 50, fixed=fixed)
+    assert table.loc[(0.7,), ("idc", "cobra", "paper")] == "7.43 ± 1.88 (46.1 ± 0.50)"
+    dm_table, _ = skew_gap.table(rows[rows["method"] == "dm"], "skew", "cifar10s", 50, fixed=fixed)
+    others = skew_gap.paper_others(dm_table, "skew", "cifar10s", 50, ["dm"], ["vanilla", "cobra"], fixed)
+    assert others.loc[(0.7,), ("idc", "vanilla")] == "55.53 ± 3.18 (39.8 ± 0.37)"
     assert ("dc", "cobra") in others.columns
-    assert skew_gap.paper_others(dm_table, "skew", "cifar10s", 10, ["dm"], ["cobra"]).empty  # Table 2: IPC 50
+    assert skew_gap.paper_others(dm_table, "skew", "cifar10s", 10, ["dm"], ["cobra"], fixed).empty  # IPC 50 only
 
 
 def test_cross_arch_and_low_ipc_have_no_paper_idc_or_cafe() -> None:
     arch = agg_rows([("cifar10s", "idc", "cobra", 50, 9.0, 45.0), ("cifar10s", "dm", "cobra", 50, 8.0, 50.0)])
     arch["eval.arch"] = "alexnet"
     table, _ = cross_arch.table(arch, "cifar10s", 50)
-    assert table.loc[("alexnet",), ("dm", "cobra", "paper")] == "15.22 (46.2)"
+    assert table.loc[("alexnet",), ("dm", "cobra", "paper")] == "15.22 (46.2)"  # Table 3 prints no +-
     assert table.loc[("alexnet",), ("idc", "cobra", "paper")] == ""  # Table 3 is DM only
     assert table.loc[("alexnet",), ("idc", "cobra", "ours")] == "9.00 (45.0)"
     low = agg_rows([("cifar10s", "cafe", "cobra", 1, 9.0, 25.0), ("cifar10s", "dm", "cobra", 1, 5.0, 24.0)])

@@ -19,15 +19,15 @@ def grid(profile: str, dataset: str, methods: list[str], modes: list[str], ipc: 
     return [{**base_grid(profile, [dataset], methods, modes, ipc, seeds, runs), "set": {"eval.arch": archs}}]
 
 
-def paper_column(dataset: str, ipc: int) -> paper.PaperLookup:
+def paper_column(dataset: str, ipc: int, metric: str = "eod_max") -> paper.PaperLookup:
     """Table 3 (DM, IPC 50) for our row keys (eval.arch,); no eval.arch: the distillation net, a ConvNet. Other
     backbones (DC, CAFE, IDC) get no paper cell: the paper reports none."""
-    return paper.lookup(3, ROWS, defaults={"eval.arch": "convnet"}, dataset=dataset, ipc=ipc)
+    return paper.lookup(3, ROWS, defaults={"eval.arch": "convnet"}, metric=metric, dataset=dataset, ipc=ipc)
 
 
 def table(agg: pd.DataFrame, dataset: str, ipc: int, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per evaluation architecture; the paper's Table 3 beside ours where it reports the dataset at ``ipc``."""
-    return results_table(agg, rows=ROWS, paper=paper_column(dataset, ipc), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper_column(dataset, ipc, metric), metric=metric)
 
 
 def mean_std_rows(agg: pd.DataFrame, metric: str = "eod_max") -> pd.DataFrame:

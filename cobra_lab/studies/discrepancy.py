@@ -19,11 +19,12 @@ def grid(profile: str, dataset: str, methods: list[str], ipc: int, seeds: list[i
     return ([base_grid(profile, [dataset], methods, ["vanilla"], ipc, seeds, runs)] if vanilla else []) + grids
 
 
-def paper_column(dataset: str, ipc: int) -> paper.PaperLookup:
+def paper_column(dataset: str, ipc: int, metric: str = "eod_max") -> paper.PaperLookup:
     """Table 4 (DM, IPC 10; EOD only) for our row keys (distill.discrepancy,), COBRA only."""
-    return paper.lookup(4, ROWS, dataset=dataset, ipc=ipc)
+    return paper.lookup(4, ROWS, metric=metric, dataset=dataset, ipc=ipc)
 
 
 def table(agg: pd.DataFrame, dataset: str, ipc: int, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per discrepancy; the paper's Table 4 EOD beside ours where it reports the dataset at ``ipc``."""
-    return results_table(agg, rows=ROWS, paper=paper_column(dataset, ipc), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper_column(dataset, ipc, metric), metric=metric)
+

@@ -40,9 +40,9 @@ def grid(profile: str, dataset: str, methods: list[str], ipc: int, seeds: list[i
     return grids
 
 
-def paper_column(dataset: str, ipc: int) -> paper.PaperLookup:
+def paper_column(dataset: str, ipc: int, metric: str = "eod_max") -> paper.PaperLookup:
     """Table 18 (IPC 10) for our row keys (intervention,), where the paper reports the dataset at ``ipc``."""
-    return paper.lookup(18, ["intervention"], dataset=dataset, ipc=ipc)
+    return paper.lookup(18, ["intervention"], metric=metric, dataset=dataset, ipc=ipc)
 
 
 def label(row: pd.Series) -> str:
@@ -64,16 +64,16 @@ def interventions_table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.
                           "intervention": frame["intervention"],
                           "stage": [INTERVENTIONS.get(name, ("?",))[0] for name in frame["intervention"]],
                           "EOD (Acc)": [cell_text(e, a) for e, a in zip(frame[metric], frame["acc"])],
-                          "paper": [_paper_cell(row) for _, row in frame.iterrows()]})
+                          "paper": [_paper_cell(row, metric) for _, row in frame.iterrows()]})
     table = table.set_index(["dataset", "method", "ipc", "intervention"])
     best = frame.groupby(["dataset", "method", "ipc"])[metric].transform("min") == frame[metric]
     bold = pd.DataFrame({"stage": False, "EOD (Acc)": best.to_numpy(), "paper": False}, index=table.index)
     return table, bold
 
 
-def _paper_cell(row: pd.Series) -> str:
+def _paper_cell(row: pd.Series, metric: str) -> str:
     """The paper's Table 18 cell for an aggregated row ("" where it reports none)."""
-    value = paper_column(row["dataset"], row["ipc"])((row["intervention"],), row["method"], row["mode"])
+    value = paper_column(row["dataset"], row["ipc"], metric)((row["intervention"],), row["method"], row["mode"])
     return paper_text(*value) if value else ""
 
 

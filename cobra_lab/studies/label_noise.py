@@ -31,7 +31,7 @@ def grid(profile: str, datasets: list[str], methods: list[str], ipc: int, seeds:
 
 def table(agg: pd.DataFrame, ipc: int, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (dataset, rho); the paper's Table 15 beside ours where it reports the dataset at ``ipc``."""
-    return results_table(agg, rows=ROWS, paper=paper.lookup(15, ROWS, ipc=ipc), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper.lookup(15, ROWS, metric=metric, ipc=ipc), metric=metric)
 
 
 # --- Why noisy group labels hurt COBRA: how far each observed (class, group) cell is from the true one ---

@@ -21,7 +21,7 @@ def grid(profile: str, dataset: str, methods: list[str], modes: list[str], ipcs:
 
 def table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (dataset, IPC), the paper's Table 10 beside ours."""
-    return results_table(agg, rows=ROWS, paper=paper.lookup(10, ROWS), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper.lookup(10, ROWS, metric=metric), metric=metric)
 
 
 def figure(agg: pd.DataFrame, metric: str = "eod_max") -> Figure:

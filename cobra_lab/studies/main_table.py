@@ -29,13 +29,14 @@ def grid(profile: str, datasets: list[str], methods: list[str], modes: list[str]
 
 def table(agg: pd.DataFrame, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (dataset, IPC), the paper's Table 1 beside ours (see ``results_table``)."""
-    return results_table(agg, rows=ROWS, paper=paper.lookup(1, ROWS), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper.lookup(1, ROWS, metric=metric), metric=metric)
 
 
-def paper_others(table: pd.DataFrame, methods: list[str], modes: list[str]) -> pd.DataFrame:
-    """The paper's Table 1 at ``table``'s rows for the backbones not in ``methods`` (say CAFE and IDC beside a
-    DM-only run); see ``paper_only_table``."""
-    return paper_only_table(table.index, paper.lookup(1, ROWS), paper.methods(1), modes, ran=methods)
+def paper_others(table: pd.DataFrame, methods: list[str], modes: list[str], metric: str = "eod_max"
+                 ) -> pd.DataFrame:
+    """The paper's Table 1 (Table 9 for eod_mean) at ``table``'s rows for the backbones not in ``methods`` (say CAFE
+    and IDC beside a DM-only run); see ``paper_only_table``."""
+    return paper_only_table(table.index, paper.lookup(1, ROWS, metric=metric), paper.methods(1), modes, ran=methods)
 
 
 def difference(agg: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ def grid(profile: str, datasets: list[str], methods: list[str], ipc: int, seeds:
 
 def table(agg: pd.DataFrame, ipc: int, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (dataset, eta); the paper's Table 16 beside ours where it reports the dataset at ``ipc``."""
-    return results_table(agg, rows=ROWS, paper=paper.lookup(16, ROWS, ipc=ipc), metric=metric)
+    return results_table(agg, rows=ROWS, paper=paper.lookup(16, ROWS, metric=metric, ipc=ipc), metric=metric)
 
 
 def imputation_accuracy(dataset: str, etas: list[float], skew: float | None = None, seed: int = 0) -> pd.DataFrame:

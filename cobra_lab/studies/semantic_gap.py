@@ -18,5 +18,6 @@ def grid(profile: str, dataset: str, methods: list[str], modes: list[str], ipc: 
 
 def table(agg: pd.DataFrame, dataset: str, ipc: int, metric: str = "eod_max") -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per gamma; the paper's Table 19 beside ours where our dataset and IPC are its."""
-    return results_table(agg, rows=["semantic_gap"], paper=paper.lookup(19, ["semantic_gap"], dataset=dataset, ipc=ipc),
+    return results_table(agg, rows=["semantic_gap"], paper=paper.lookup(19, ["semantic_gap"], metric=metric,
+                                                                               dataset=dataset, ipc=ipc),
                          metric=metric)

@@ -22,9 +22,30 @@ def cell_text(eod: float, acc: float) -> str:
     return f"{eod:.2f} ({acc:.1f})"
 
 
-def paper_text(eod: float, acc: float | None) -> str:
-    """A paper value beside ours: EOD with its accuracy as printed, EOD alone where the paper gives no accuracy."""
-    return f"{eod:.2f}" if acc is None or math.isnan(acc) else f"{eod:.2f} ({acc:g})"
+def paper_text(eod: float, acc: float | None, eod_std: float | None = None, acc_std: float | None = None,
+               note: str | None = None) -> str:
+    """A paper value beside ours: EOD with its accuracy as printed (EOD alone where the paper gives no accuracy),
+    each with its +- where the paper prints one, and a dagger where the paper prints the cell otherwise elsewhere."""
+    text = f"{eod:.2f}" + ("" if eod_std is None else f" ± {eod_std:.2f}")
+    if acc is not None and not math.isnan(acc):
+        text += f" ({acc:g}" + ("" if acc_std is None else f" ± {acc_std:.2f}") + ")"
+    return text + (NOTE_MARK if note else "")
+
+
+NOTE_MARK = " †"
+
+
+def paper_notes(keys: Sequence[tuple], paper: PaperLookup, columns: Sequence[tuple[str, str]]) -> list[str]:
+    """The notes of the paper's cells at ``keys`` x ``columns`` (method, mode): where the paper prints the cell
+    otherwise in another table, one line each, for a caption."""
+    notes = []
+    for key in keys:
+        for method, mode in columns:
+            reported = paper(key, method, mode)
+            if reported is not None and getattr(reported, "note", None):
+                setting = ", ".join(str(value) for value in key)
+                notes.append(f"†{method.upper()} {mode} at {setting}: {reported.note}")
+    return notes
 
 
 def lowest(values: dict[str, float]) -> list[str]:
@@ -89,6 +110,8 @@ def results_table(agg: pd.DataFrame, rows: Sequence[str], paper: PaperLookup | N
             if len(eods) > 1:
                 for best in lowest(eods):
                     bold.loc[key, (method, best, "ours")] = True
+    if paper:
+        table.attrs["notes"] = paper_notes(keys, paper, columns)
     return table, bold
 
 
@@ -106,6 +129,7 @@ def paper_only_table(keys: pd.Index, paper: PaperLookup, methods: Sequence[str],
     table = pd.DataFrame(cells, index=keys)
     if cells:
         table.columns = pd.MultiIndex.from_tuples(list(cells), names=["method", "mode"])
+    table.attrs["notes"] = paper_notes(keys, paper, list(cells))
     return table
 
 
@@ -153,9 +177,12 @@ def _same_but_ipc(target: tuple, key: tuple, rows: Sequence[str]) -> bool:
     return all(a == b for a, b, name in zip(target, key, rows) if name != "ipc")
 
 
-def styled(table: pd.DataFrame, bold: pd.DataFrame, caption: str = "") -> Styler:
-    """The table for display, the marked cells in bold."""
-    style = table.style.apply(lambda _: bold.map(lambda b: "font-weight: bold" if b else ""), axis=None)
+def styled(table: pd.DataFrame, bold: pd.DataFrame | None = None, caption: str = "") -> Styler:
+    """The table for display, the marked cells in bold, the notes on the paper's cells (†) under the caption."""
+    style = table.style
+    if bold is not None:
+        style = style.apply(lambda _: bold.map(lambda b: "font-weight: bold" if b else ""), axis=None)
+    caption = "<br>".join([caption, *table.attrs.get("notes", [])]).removeprefix("<br>")
     return style.set_caption(caption) if caption else style
 
 
@@ -191,11 +218,14 @@ def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
 METRIC_NAMES = {"eod_max": "EOD (max over classes)", "eod_mean": "EOD (mean over classes)"}
 
 
-def select(agg: pd.DataFrame, **fixed: float) -> pd.DataFrame:
+def select(agg: pd.DataFrame, **fixed: float | str) -> pd.DataFrame:
     """The rows of ``agg`` whose columns equal the given values (numbers compared with a tolerance)."""
     keep = pd.Series(True, index=agg.index)
     for column, value in fixed.items():
-        keep &= (agg[column].astype(float) - float(value)).abs() < 1e-9
+        if isinstance(value, str):
+            keep &= agg[column] == value
+        else:
+            keep &= (agg[column].astype(float) - float(value)).abs() < 1e-9
     return agg[keep]
 
 

@@ -149,6 +149,11 @@ class StatisticMethod(Method):
         """Distance between statistics u, v [..., D] -> [...]."""
         raise NotImplementedError
 
+    def squared_distance(self) -> bool:
+        """Whether ``distance`` is a squared Euclidean one (entries may carry fixed weights): under it FairDD's
+        per-group sum is G times COBRA's loss plus a constant (False by default)."""
+        return False
+
     def extra_loss(self, net: nn.Module, batch: RealBatch, syn: torch.Tensor) -> torch.Tensor | None:
         """A term added to the mode's loss whatever the mode (None: no term, the default), for what a per-cell
         statistic cannot carry, such as a loss on each real image. Called once per image step, after that step's

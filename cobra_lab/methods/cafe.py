@@ -123,6 +123,10 @@ class CAFE(StatisticMethod):
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return ((u - v).pow(2) * self.weights).sum(-1)
 
+    def squared_distance(self) -> bool:
+        """The alignment term's distance is the layer-weighted squared one (the discrimination term is not)."""
+        return True
+
     def extra_loss(self, net: nn.Module, batch: RealBatch, syn: torch.Tensor) -> torch.Tensor | None:
         """The discrimination loss: each real image's embedding scored by dot product against the synthetic class
         means of the embedding, cross-entropy summed over the step's real images, times

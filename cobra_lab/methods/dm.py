@@ -55,3 +55,6 @@ class DM(StatisticMethod):
 
     def distance(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return DISTANCES[self.settings.distance](u, v)
+
+    def squared_distance(self) -> bool:
+        return self.settings.distance == "sq"

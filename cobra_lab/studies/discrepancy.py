@@ -28,3 +28,8 @@ def table(agg: pd.DataFrame, dataset: str, ipc: int, metric: str = "eod_max") ->
     """One row per discrepancy; the paper's Table 4 EOD beside ours where it reports the dataset at ``ipc``."""
     return results_table(agg, rows=ROWS, paper=paper_column(dataset, ipc, metric), metric=metric)
 
+
+def labelled(agg: pd.DataFrame) -> pd.DataFrame:
+    """``agg`` with a ``variant`` column: vanilla, or the discrepancy COBRA ran with (for ``ranking_sentence``)."""
+    return agg.assign(variant=[mode if mode != "cobra" else discrepancy
+                               for mode, discrepancy in zip(agg["mode"], agg[ROWS[0]])])

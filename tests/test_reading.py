@@ -85,3 +85,33 @@ def test_discrepancy_variants_name_vanilla_and_each_barycenter() -> None:
     assert ranking_sentence(discrepancy.labelled(agg), "variant").startswith(
         "EOD (max over classes) (accuracy), lowest first: sq 60.0 (70.0 %), l1 70.0 (69.0 %), vanilla")
 
+
+def test_paper_setting_files_expand_and_differences_are_named() -> None:
+    from cobra_lab.studies import grids_from_file, notebook_params
+    from cobra_lab.studies.paper_setting import differences_sentence, paper_file, paper_params
+    from cobra_lab.sweep import expand
+
+    paper = paper_params("02_skew_gap")
+    assert paper["dataset"] == "cifar10s" and paper["fixed_skew"] == 0.8 and paper["gap_render"] == "shared"
+    assert paper["skews"] == [0.6, 0.65, 0.7, 0.75, 0.8, 0.85] and paper["ipc"] == 50
+    configs = expand(grids_from_file(paper_file("02_skew_gap")))
+    assert {c["dataset"] for c in configs} == {"cifar10s"} and {c["profile"] for c in configs} == {"paper"}
+    assert set(paper) <= set(notebook_params("02_skew_gap"))  # papermill -f sets only the notebook's parameters
+    assert differences_sentence("02_skew_gap", paper) == \
+        "This run is the paper's setting (params/paper/02_skew_gap.yaml)."
+    ours = differences_sentence("02_skew_gap", {**paper, "dataset": "cfmnist_bg", "profile": "smoke"})
+    assert ours.startswith("This run differs from the paper's setting in 2 parameters: profile 'smoke' (paper: "
+                           "'paper'); dataset 'cfmnist_bg' (paper: 'cifar10s')")
+
+
+def test_every_paper_file_holds_only_its_notebooks_parameters_and_expands() -> None:
+    from cobra_lab.paths import repo_root
+    from cobra_lab.studies import grids_from_file, notebook_params
+    from cobra_lab.studies.paper_setting import paper_params
+    from cobra_lab.sweep import expand
+
+    files = sorted((repo_root() / "params" / "paper").glob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        assert set(paper_params(path.stem)) <= set(notebook_params(path.stem)), path.name
+        assert {c["profile"] for c in expand(grids_from_file(path))} == {"paper"}, path.name

@@ -95,7 +95,8 @@ def evaluation_card(audit: AuditRun) -> pd.Series:
     config, data, evaluation = audit.config, audit.config["data"], audit.config["eval"]
     distill = config.get("distill")  # the selection baselines and FULL have no distill section
     test_images = audit.predictions["y"].numel() if audit.predictions is not None else "not stored"
-    rows = {("run", "id"): audit.run_id, ("data", "dataset"): config["dataset"], ("data", "SKEW"): data["skew"], ("data", "GAP"): data["gap"],
+    rows = {("run", "id"): audit.run_id, ("data", "dataset"): config["dataset"], ("data", "SKEW"): data["skew"],
+            ("data", "GAP"): data["gap"],
             ("data", "groups"): len(audit.metrics["tpr"][0]), ("data", "test images"): test_images,
             ("distillation", "method"): config["method"], ("distillation", "mode"): config["mode"] or "none",
             ("distillation", "IPC"): config["ipc"] or "all images",

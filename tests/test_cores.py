@@ -19,7 +19,7 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(cores, "registry", lambda: tmp_path)
     monkeypatch.setattr(cores, "usable_cores", lambda: 4)
     threads = torch.get_num_threads()
-    monkeypatch.setattr(cores, "_START", {"threads": 4})
+    torch.set_num_threads(4)  # what the process has when it begins computing
     yield tmp_path
     torch.set_num_threads(threads)
 
@@ -44,8 +44,14 @@ def test_a_process_takes_its_share_while_computing_and_its_own_threads_after(reg
     assert sorted(path.name for path in registry.iterdir()) == sorted(["1", str(os.getppid())])
 
 
-def test_a_process_never_takes_more_threads_than_it_started_with(registry: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cores, "_START", {"threads": 1})  # a sweep worker given one core
+def test_a_process_never_takes_more_threads_than_it_started_with(registry: Path) -> None:
+    torch.set_num_threads(1)  # a sweep worker given one core
     with cores.sharing_cores():
         assert torch.get_num_threads() == 1
+
+
+def test_outside_a_run_the_callers_threads_stay(registry: Path) -> None:
+    with cores.sharing_cores():  # a run earlier in this process, begun with 4 threads
+        pass
+    torch.set_num_threads(1)  # a caller pinning its threads, then distilling directly
+    assert cores.take_share() == 1 and torch.get_num_threads() == 1

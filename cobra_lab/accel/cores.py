@@ -3,8 +3,10 @@
 Torch gives every process one thread per core, so two runs side by side put two threads on each core, and the
 threads of each op wait for ones that are not running. A process computing a run registers itself (a file named
 by its pid in a per-user folder of the temporary folder) and takes ``cores // computing processes`` threads, never
-more than it started with (a sweep's workers and Ray's tasks start with their share); it takes its share again
-before each phase of a run, so runs that started alone give cores back to runs that start later.
+more than it had when it began computing (a sweep's workers and Ray's tasks start with their share); it takes its
+share again before each phase of a run, so runs that started alone give cores back to runs that start later.
+Outside a run (``sharing_cores``) nothing changes a caller's thread count: a direct ``loops.distill`` keeps the
+threads its caller set.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-_START: dict[str, int] = {}  # the torch threads this process had before it first shared
+_START: dict[str, int] = {}  # the torch threads this process had when its outermost sharing_cores block began
 
 
 def registry() -> Path:
@@ -53,9 +55,11 @@ def computing() -> int:
 
 
 def take_share() -> int:
-    """Set this process's torch threads to its share of the cores now (at most what it started with); returns it."""
-    start = _START.setdefault("threads", torch.get_num_threads())
-    threads = max(1, min(start, usable_cores() // max(1, computing())))
+    """Inside ``sharing_cores``, set this process's torch threads to its share of the cores now (at most what it
+    had when the block began); elsewhere change nothing. Returns the threads it has."""
+    if "threads" not in _START:
+        return torch.get_num_threads()
+    threads = max(1, min(_START["threads"], usable_cores() // max(1, computing())))
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     return threads
@@ -64,11 +68,12 @@ def take_share() -> int:
 @contextlib.contextmanager
 def sharing_cores() -> Iterator[None]:
     """Inside the block this process counts as computing and takes its share of the cores; after it, it takes
-    back the threads it started with. Without a writable temporary folder it runs unregistered."""
+    back the threads it had before. Without a writable temporary folder it runs unregistered."""
     entry = registry() / str(os.getpid())
-    if entry.exists():  # an outer block of this process registered it and gives it back
+    if "threads" in _START:  # an outer block of this process registered it and gives the threads back
         yield
         return
+    _START["threads"] = torch.get_num_threads()
     try:
         registry().mkdir(parents=True, exist_ok=True)
         entry.touch()
@@ -81,4 +86,4 @@ def sharing_cores() -> Iterator[None]:
         if entry is not None:
             with contextlib.suppress(OSError):
                 entry.unlink()
-        torch.set_num_threads(_START["threads"])
+        torch.set_num_threads(_START.pop("threads"))

@@ -46,7 +46,8 @@ def test_split_types_and_params(cfmnist_bg: GroupedData) -> None:
     assert cfmnist_bg.class_names[0] == "T-shirt/top" and len(cfmnist_bg.group_names) == 10
 
 
-def test_default_skew_and_dataset_names(isolated_data_root: Path) -> None:
+def test_default_skew_and_dataset_names(isolated_data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COBRA_LAB_DATASETS", str(isolated_data_root / "no-datasets-of-ones-own"))
     assert set(DATASETS.names()) == {"cmnist_fg", "cmnist_bg", "cfmnist_fg", "cfmnist_bg", "cifar10s", "cdigits_fg",
                              "cdigits_bg", "utkface", "bffhq"}
     assert load("cdigits_fg").params["skew"] == 0.9

@@ -65,6 +65,7 @@ def write_example(folder: str | Path, skew: float = 0.8, per_class: int | None =
 def add_example(folder: str | Path, name: str, per_class: int | None = None, seed: int = 0,
                 progress: bool = True) -> Added:
     """Write the example into ``folder`` and add it as the dataset ``name`` (``cobra-lab data example`` then
-    ``cobra-lab data add``), as a notebook shows the whole path."""
+    ``cobra-lab data add``), as a notebook shows the whole path; an earlier example of that name, written to
+    another folder, is replaced (the notebook rerun with another ``out_dir``)."""
     labels = write_example(folder, per_class=per_class, seed=seed)
-    return add_dataset(name, labels.parent / "images", labels, progress=progress)
+    return add_dataset(name, labels.parent / "images", labels, replace=True, progress=progress)

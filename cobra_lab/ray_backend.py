@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .environment import environment
 from .errors import UserError
 from .store import run_id
 
@@ -156,18 +157,12 @@ def _ray_start(*args: str) -> subprocess.Popen:
 @contextmanager
 def _local_auth() -> Iterator[None]:
     """This process talks to a cluster of LOCAL_CLUSTER_ENV inside the block (then with the settings it had)."""
-    saved = {key: os.environ.get(key) for key in LOCAL_CLUSTER_ENV}
-    os.environ.update(LOCAL_CLUSTER_ENV)
-    _reload_auth_settings()
     try:
-        yield
+        with environment(LOCAL_CLUSTER_ENV):
+            _reload_auth_settings()
+            yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _reload_auth_settings()
+        _reload_auth_settings()  # after the block's variables are put back
 
 
 def _reload_auth_settings() -> None:

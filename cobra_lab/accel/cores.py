@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from ..locks import pid_alive
+
 _START: dict[str, int] = {}  # the torch threads this process had when its outermost sharing_cores block began
 
 
@@ -31,22 +33,11 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def computing() -> int:
     """How many registered processes are alive (files of processes that died without leaving are removed)."""
     count = 0
     for entry in registry().glob("*"):
-        if entry.name.isdigit() and _alive(int(entry.name)):
+        if entry.name.isdigit() and pid_alive(int(entry.name)):
             count += 1
         else:
             with contextlib.suppress(OSError):

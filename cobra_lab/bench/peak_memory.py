@@ -2,16 +2,15 @@
 measured in a fresh process so that nothing measured before counts."""
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
+from ..environment import environment
 from .timing import synchronize
 
 CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -62,23 +61,8 @@ def rss_peak_available() -> bool:
     return CLEAR_REFS.exists()
 
 
-@contextlib.contextmanager
-def _environment(extra: dict[str, str]) -> Iterator[None]:
-    """``extra`` set in os.environ while the block runs (a spawned process starts with it)."""
-    saved = {key: os.environ.get(key) for key in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def in_fresh_process(function: Callable[..., object], *args: object) -> object:
     """``function(*args)`` run in a freshly started Python process (with ``CHILD_ENV``), so that no memory this
     process holds counts; ``function`` must be importable and its arguments picklable."""
-    with _environment(CHILD_ENV), multiprocessing.get_context("spawn").Pool(1) as pool:
+    with environment(CHILD_ENV), multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)

@@ -31,24 +31,25 @@ def make_tiny_mnist(root: Path, folder: str = "MNIST", seed: int = 0) -> Path:
     return raw
 
 
+def _temporary_folder_in(variable: str, name: str, factory: pytest.TempPathFactory):
+    """A fresh temporary folder named in the environment variable ``variable`` for the session."""
+    patch = pytest.MonkeyPatch()
+    folder = factory.mktemp(name)
+    patch.setenv(variable, str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_outputs(tmp_path_factory: pytest.TempPathFactory):
     """Results a test stores without naming a folder go to a temporary one, never to the repo's outputs/."""
-    patch = pytest.MonkeyPatch()
-    folder = tmp_path_factory.mktemp("outputs")
-    patch.setenv("COBRA_LAB_OUTPUTS", str(folder))
-    yield folder
-    patch.undo()
+    yield from _temporary_folder_in("COBRA_LAB_OUTPUTS", "outputs", tmp_path_factory)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_own_datasets(tmp_path_factory: pytest.TempPathFactory):
     """Datasets of one's own that a test adds go to a temporary folder, never to the repo's params/datasets/."""
-    patch = pytest.MonkeyPatch()
-    folder = tmp_path_factory.mktemp("own-datasets")
-    patch.setenv("COBRA_LAB_DATASETS", str(folder))
-    yield folder
-    patch.undo()
+    yield from _temporary_folder_in("COBRA_LAB_DATASETS", "own-datasets", tmp_path_factory)
 
 
 @pytest.fixture

@@ -51,9 +51,11 @@ def test_the_summary_line_is_the_recorded_measurements_ratios(tmp_path, capsys):
 def test_compile_follows_the_flag_and_sizes_default_to_the_profile():
     assert step_options().config("dc").distill.compile is True
     tiny = step_options(**TINY_OPTIONS)
-    assert tiny.config("dm").distill.compile is False and tiny.config("dm").net.width == 8
+    assert tiny.config("dm").distill.compile is False and tiny.config("idc").net.width == 8  # --width wins
+    quick = step_options()
+    assert (quick.config("dm").net.width, quick.config("idc").net.width) == (64, 32)  # IDC's own profile net
     paper_sizes = step_options("paper")
-    assert (paper_sizes.width, paper_sizes.real_per_class, paper_sizes.groups) == (128, 256, (10,))
+    assert (paper_sizes.config("idc").net.width, paper_sizes.real_per_class, paper_sizes.groups) == (128, 256, (10,))
     assert paper_sizes.config("dm").distill.iterations == 20000  # the paper profile's section
     with pytest.raises(UserError, match="groups must be >= 2"):
         step_options(groups=[1])
@@ -85,7 +87,7 @@ def test_the_reference_step_pools_like_the_reference_code():
 def test_paper_profile_prints_table13_beside_ours(capsys):
     assert bench_step.main([*TINY, "--profile", "paper", "--no-memory", "--methods", "dm", "dc"]) == 0
     out = capsys.readouterr().out
-    assert "ConvNet width 8" in out  # explicit sizes win over the profile's
+    assert "ConvNet width DM 8/DC 8," in out  # explicit sizes win over the profile's
     assert not any(line.startswith(("idc ", "cafe ")) for line in out.splitlines())  # --methods dm dc: only those
     assert re.fullmatch(rf"cobra/vanilla DM@G10={NUMBER} DC@G10={NUMBER} \| ours/reference vanilla DM={NUMBER} "
                         rf"DC={NUMBER} \| conv-efficiency DM={NUMBER}", out.strip().splitlines()[-1])

@@ -52,7 +52,7 @@ class StepOptions:
     groups: tuple[int, ...]
     ipc: int
     real_per_class: int
-    width: int
+    width: int | None  # None: each method's net width in the profile
     methods: tuple[str, ...]
     images_per_class: int
     steps: int
@@ -90,9 +90,8 @@ def step_options(profile: str = "quick", dataset: str = RANDOM, groups: list[int
     default_groups = PROFILE_GROUPS[profile] if dataset == RANDOM else (natural_groups(dataset),)
     options = StepOptions(profile, dataset, tuple(groups or default_groups), ipc,
                           real_per_class or settings["methods"]["dm"]["distill"]["real_per_class"],
-                          width or settings["net"]["width"], methods, images_per_class, steps, warmup, device, seed,
-                          memory, compile)
-    if min(options.groups) < 2 or min(ipc, options.real_per_class, options.width, steps) < 1 or warmup < 0:
+                          width, methods, images_per_class, steps, warmup, device, seed, memory, compile)
+    if min(options.groups) < 2 or min(ipc, options.real_per_class, width or 1, steps) < 1 or warmup < 0:
         raise UserError("groups must be >= 2; ipc, real per class, width and steps >= 1; warmup >= 0")
     if images_per_class < max(options.real_per_class, ipc):
         raise UserError("images per class must be at least the real images per class and the ipc")
@@ -208,7 +207,7 @@ def measure_all(options: StepOptions) -> StepMeasurements:
     device = resolve_device(options.device)
     if options.memory and device.type == "cpu" and not rss_peak_available():
         raise UserError("peak RSS needs Linux's /proc/self/clear_refs; run without memory (--no-memory)")
-    conv_rate = plain_conv_flops_per_second(options.width, device, max(3, options.steps))
+    conv_rate = plain_conv_flops_per_second(options.config("dm").net.width, device, max(3, options.steps))
     results: Results = {}
     dm_flops = 0.0
     for g in sorted(set(options.groups)):

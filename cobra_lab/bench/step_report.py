@@ -93,8 +93,10 @@ def report_lines(measured: StepMeasurements) -> list[str]:
               f"group class % G" if options.dataset == RANDOM else
               f"{options.dataset}'s train images, {options.images_per_class} per class drawn at random, group g "
               f"counted as g mod G")
+    widths = "/".join(f"{method.upper()} {options.config(method).net.width}" for method in options.methods)
+    conv_width = options.config("dm").net.width
     lines = [
-        f"device: {device}{threads}, torch {torch.__version__} | ConvNet width {options.width}, depth 3, "
+        f"device: {device}{threads}, torch {torch.__version__} | ConvNet width {widths}, depth 3, "
         f"instancenorm | ipc {options.ipc}, groups {' '.join(map(str, groups))}",
         f"data: {images}; real images per step: {options.real_per_class} per class, every method, mode and "
         f"implementation",
@@ -103,7 +105,7 @@ def report_lines(measured: StepMeasurements) -> list[str]:
         f"excluded for both (one net per configuration, made before timing); DC, IDC and CAFE: one outer round, "
         f"inner-loop training excluded",
         memory_note(options, device),
-        f"plain conv2d [{PLAIN_CONV_BATCH}, {options.width}, 32, 32] {options.width}->{options.width} 3x3: "
+        f"plain conv2d [{PLAIN_CONV_BATCH}, {conv_width}, 32, 32] {conv_width}->{conv_width} 3x3: "
         f"{measured.conv_rate / 1e9:.2f} GFLOP/s; DM step conv work {measured.dm_flops / 1e9:.3f} GFLOP (real "
         f"forward + synthetic forward and input-gradient backward); conv-eff = work / step time / plain rate",
         *table(measured.results, groups, measured.dm_flops, measured.conv_rate)]

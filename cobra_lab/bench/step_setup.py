@@ -15,14 +15,16 @@ from ..sections import DataConfig, EvalConfig, NetConfig, RunConfig
 from ..synset import initial_set
 
 
-def step_config(method: str, profile: str, dataset: str, ipc: int, width: int, real_per_class: int, compile: bool,
-                seed: int, device: str) -> RunConfig:
-    """``profile``'s settings for ``method``, at the benchmark's IPC, net width and real budget, compiled or not."""
+def step_config(method: str, profile: str, dataset: str, ipc: int, width: int | None, real_per_class: int,
+                compile: bool, seed: int, device: str) -> RunConfig:
+    """``profile``'s settings for ``method`` (its own net where the profile gives the method one), at the
+    benchmark's IPC and real budget, compiled or not; ``width``, when given, replaces every method's net width."""
     settings = load_profile(profile)
     section = settings["methods"][method]
     distill = METHODS.get(method).section.build({**section["distill"], "real_per_class": real_per_class,
                                                  "compile": compile})
-    net = NetConfig.build({**settings["net"], "width": width})
+    profile_net = section["net"] if "net" in section else settings["net"]  # as config.resolve reads a profile
+    net = NetConfig.build({**profile_net, **({"width": width} if width else {})})
     return RunConfig(dataset=dataset, data=DataConfig(), method=method, mode=None, ipc=ipc, seed=seed,
                      profile=profile, preset=None, device=device, net=net, distill=distill,
                      eval=EvalConfig.build(section["eval"]))

@@ -62,8 +62,8 @@ def test_compile_follows_the_flag_and_sizes_default_to_the_profile():
 
 
 def test_memory_of_one_configuration_in_a_fresh_process():
-    # width 16: at width 8 the largest activation is exactly glibc's mmap threshold (CHILD_ENV), so whether the
-    # step's memory shows as growth depends on the heap left by whichever modules were imported
+    # width 16: at width 8 the step's activations are so small that whether they show as growth depends on the
+    # heap left by whichever modules were imported
     options = step_options(**{**TINY_OPTIONS, "width": 16})
     from cobra_lab.bench.peak_memory import in_fresh_process
     peak = in_fresh_process(one_step_memory, options, "dm", "cobra", 10, "reference")

@@ -10,13 +10,9 @@ from typing import NamedTuple
 
 import torch
 
-from ..environment import environment
 from .timing import synchronize
 
 CLEAR_REFS = Path("/proc/self/clear_refs")
-# glibc otherwise raises its mmap threshold after big frees and keeps later big blocks resident once freed,
-# so a step after the warm-up one would reuse them and show too little RSS growth
-CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 
 
 class Peak(NamedTuple):
@@ -62,7 +58,7 @@ def rss_peak_available() -> bool:
 
 
 def in_fresh_process(function: Callable[..., object], *args: object) -> object:
-    """``function(*args)`` run in a freshly started Python process (with ``CHILD_ENV``), so that no memory this
-    process holds counts; ``function`` must be importable and its arguments picklable."""
-    with environment(CHILD_ENV), multiprocessing.get_context("spawn").Pool(1) as pool:
+    """``function(*args)`` run in a freshly started Python process, so that no memory this process holds counts;
+    ``function`` must be importable and its arguments picklable."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)

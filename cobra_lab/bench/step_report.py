@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from ..accel.memory import HEAP_BLOCKS_UP_TO
 from ..paper import find
 from .fake_data import CLASSES, RANDOM, SKEW
 from .flops import PLAIN_CONV_BATCH
-from .peak_memory import CHILD_ENV
 from .step import METHOD_NAMES, MODE_NAMES, Results, StepMeasurements, StepOptions
 
 
@@ -18,8 +18,8 @@ def memory_note(options: StepOptions, device: torch.device) -> str:
     if device.type == "cuda":
         return "memory: torch.cuda.max_memory_allocated during one step minus memory_allocated before it"
     return (f"memory: peak RSS growth during one step (VmHWM reset via /proc/self/clear_refs, minus VmRSS before), "
-            f"after one warm-up step, each configuration in a fresh process with glibc's mmap threshold set to "
-            f"{int(CHILD_ENV['MALLOC_MMAP_THRESHOLD_']) // 1024} KiB in its environment")
+            "after one warm-up step, each configuration in a fresh process whose malloc is tuned as a run's is "
+            f"(freed blocks of up to {HEAP_BLOCKS_UP_TO >> 20} MiB kept on the heap for reuse)")
 
 
 def timed_methods(results: Results) -> list[str]:

@@ -12,10 +12,11 @@ Each claim gets one verdict:
 - ``not measured``: the results cannot answer it (a mode or setting not run, a column absent, one sweep value),
   with the reason.
 
-The rule: a comparison of two numbers decides only when their difference exceeds the spread, the standard
-deviations of both over evaluation nets and seeds (the ``<column>_std`` columns of the results), combined as
-sqrt(s1^2 + s2^2). A column without such a std (a single measurement: residuals, kNN purities, memory) has spread
-0, and the numbers say "no spread measured". An ``equals`` claim (EOD 0 by construction) is exact."""
+The rule: a comparison of two numbers decides only when their difference exceeds the spread, the spreads of both
+combined as sqrt(s1^2 + s2^2). A number's spread is its ``<column>_std`` (over evaluation nets and seeds, as
+``aggregate`` gives it) or else its ``<column>_se`` (the standard error of a mean over test points or classes: kNN
+purities, colour spreads). A number with neither (residuals, peak memory: measured once) has spread 0 and is
+printed without a ±. An ``equals`` claim (EOD 0 by construction) is exact."""
 from __future__ import annotations
 
 import math
@@ -35,6 +36,7 @@ CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 VERDICTS = ("holds", "fails", "within noise", "not measured")
 COLUMNS = ["claim", "paper", "numbers", "verdict", "why"]
 MEASURED = {*METRIC_KEYS, *(f"{key}_std" for key in AGGREGATED), "seeds"}  # not a setting: never a cell's key
+SPREADS = ("_std", "_se")  # a column's spread: over evaluation nets and seeds, else a mean's standard error
 SHOWN = 6  # comparisons written out in a claim's numbers; the rest are counted
 DEFAULT_TABLE = "results"
 
@@ -129,15 +131,20 @@ def _require_column(frame: pd.DataFrame, column: str) -> None:
         raise NotMeasured(f"the results have no column {column!r}")
 
 
+def spread_column(columns: pd.Index, column: str) -> str | None:
+    """The column holding ``column``'s spread (``SPREADS``), None where there is none."""
+    return next((column + suffix for suffix in SPREADS if column + suffix in columns), None)
+
+
 def value(row: pd.Series, column: str) -> tuple[float, float]:
-    """A row's ``column`` and its spread (its ``_std`` column; 0 where there is none); NotMeasured when NaN."""
+    """A row's ``column`` and its spread (``spread_column``; 0 where there is none); NotMeasured when NaN."""
     if column not in row.index:
         raise NotMeasured(f"the results have no column {column!r}")
     number = float(row[column])
     if math.isnan(number):
         raise NotMeasured(f"{column} was not measured")
-    std = row.get(f"{column}_std")
-    return number, 0.0 if std is None or pd.isna(std) else float(std)
+    spread = spread_column(row.index, column)
+    return number, 0.0 if spread is None or pd.isna(row[spread]) else float(row[spread])
 
 
 def shown(number: float, spread: float, has_spread: bool) -> str:
@@ -190,13 +197,14 @@ def _name(row: pd.Series, where: dict, column: str, label: str | None) -> str:
 def below(frame: pd.DataFrame, lower: dict, higher: dict, column: str = "eod_max", per: list[str] | None = None,
           requires: list[dict] = (), label: str | None = None) -> list[Comparison]:
     """In every setting, each ``lower`` row's value is below each ``higher`` row's (each side: {where, column});
-    ``requires``: row filters that must each match some run; ``label``: a column naming the rows compared."""
+    ``requires``: row filters that must each match some run; ``label``: a column naming the ``lower`` rows (the
+    variants compared with one reference)."""
     for where in requires:
         select(frame, where)
     low_where, low_column = lower.get("where", {}), lower.get("column", column)
     high_where, high_column = higher.get("where", {}), higher.get("column", column)
     lows, highs = select(frame, low_where), select(frame, high_where)
-    has = f"{low_column}_std" in frame.columns
+    has = spread_column(frame.columns, low_column) is not None
     found = []
     compared = frame.loc[lows.index.union(highs.index)]  # other rows (FULL, say) are no setting of the claim
     for name, rows in cells(compared, per, {*low_where, *high_where}):
@@ -205,7 +213,7 @@ def below(frame: pd.DataFrame, lower: dict, higher: dict, column: str = "eod_max
                 (a, sa), (b, sb) = value(low, low_column), value(high, high_column)
                 found.append(Comparison(outcome(b - a, math.hypot(sa, sb)), _at(name, (
                     f"{_name(low, low_where, low_column, label)} {shown(a, sa, has)} vs "
-                    f"{_name(high, high_where, high_column, label)} {shown(b, sb, has)}"))))
+                    f"{_name(high, high_where, high_column, None)} {shown(b, sb, has)}"))))
     if not found:
         raise NotMeasured(f"no setting has both {_describe(low_where)} and {_describe(high_where)}")
     return found
@@ -244,7 +252,7 @@ def change(frame: pd.DataFrame, knob: str, direction: str, column: str = "eod_ma
     """In every setting, ``column`` ``direction`` (rises | falls) from ``knob`` = ``start`` to ``stop``."""
     _require_column(frame, knob)
     sign = {"rises": 1, "falls": -1}[direction]
-    has = f"{column}_std" in frame.columns
+    has = spread_column(frame.columns, column) is not None
     found = []
     for name, cell in cells(frame, per, {knob}):
         first, last = _ends(cell, knob, start, stop)
@@ -279,7 +287,8 @@ def steadier(frame: pd.DataFrame, steady: dict, moving: dict, knob: str, column:
 
 
 @CHECKS.register("equals")
-def equals(frame: pd.DataFrame, column: str, target: float, needs: dict | None = None) -> list[Comparison]:
+def equals(frame: pd.DataFrame, column: str, target: float, needs: dict | None = None,
+           per: list[str] | None = None) -> list[Comparison]:
     """Every row's ``column`` is exactly ``target`` (to 1e-9); ``needs``: setting values the rows must have for
     the claim to apply (e.g. render shared)."""
     for setting, wanted in (needs or {}).items():
@@ -288,7 +297,7 @@ def equals(frame: pd.DataFrame, column: str, target: float, needs: dict | None =
             ran = ", ".join(map(str, dict.fromkeys(frame[setting])))
             raise NotMeasured(f"the claim needs {setting} {wanted}; this run has {setting} {ran}")
     found = []
-    for name, cell in cells(frame, None, set()):
+    for name, cell in cells(frame, per, set()):
         for _, row in cell.iterrows():
             number, _ = value(row, column)
             found.append(Comparison(1 if abs(number - target) <= 1e-9 else -1,
@@ -303,7 +312,7 @@ def bound(frame: pd.DataFrame, column: str, at_most: float, per: list[str] | Non
     rows = frame[frame[column].notna()]
     if rows.empty:
         raise NotMeasured(f"{column} was not measured")
-    has = f"{column}_std" in frame.columns
+    has = spread_column(frame.columns, column) is not None
     found = []
     for name, cell in cells(rows, per, set()):
         for _, row in cell.iterrows():

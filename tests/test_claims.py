@@ -196,6 +196,14 @@ def test_a_difference_within_the_spread_is_within_noise() -> None:
     assert checked(by_id("main-cobra-below-vanilla"), apart)["verdict"] == "holds"
 
 
+def test_a_standard_error_is_the_spread_where_there_is_no_std() -> None:
+    close = plain(mode=["vanilla", "cobra"], group_purity=[0.44, 0.43], group_purity_se=[0.02, 0.02])
+    row = checked(by_id("tsne-groups-mixed"), close)
+    assert row["verdict"] == "within noise" and "0.43 ± 0.02" in row["numbers"]
+    apart = plain(mode=["vanilla", "cobra"], group_purity=[0.6, 0.3], group_purity_se=[0.02, 0.02])
+    assert checked(by_id("tsne-groups-mixed"), apart)["verdict"] == "holds"
+
+
 def test_one_cell_against_the_claim_fails_it_however_many_support_it() -> None:
     table = agg(*modes({"vanilla": 80, "cobra": 10}, ipc=10), *modes({"vanilla": 80, "cobra": 10}, ipc=50),
                 *modes({"vanilla": 10, "cobra": 80}, ipc=100))
@@ -241,6 +249,7 @@ def test_colour_spread_is_zero_for_one_colour_per_class() -> None:
     labels = torch.tensor([0, 0, 1, 1])
     spread = colour_spread({"vanilla": uniform, "cobra": mixed}, {"vanilla": labels, "cobra": labels})
     assert spread["colour_spread"].iloc[0] == 0.0 and spread["colour_spread"].iloc[1] > 0.0
+    assert spread["colour_spread_se"].iloc[0] == 0.0 and spread["colour_spread_se"].iloc[1] > 0.0
 
 
 @pytest.mark.parametrize("study", STUDIES_WITH_CLAIMS)

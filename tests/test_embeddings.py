@@ -37,5 +37,6 @@ def test_embed_a_stored_run(tmp_path: Path) -> None:
     panel = embed_run(result["run_dir"], data, points=60, neighbours=5)
     assert panel["xy"].shape == (60, 2) and panel["y"].shape == (60,)
     assert 0 <= panel["group_purity"] <= 1 and 0 <= panel["class_purity"] <= 1
+    assert 0 < panel["group_purity_se"] < 0.5 and 0 < panel["class_purity_se"] < 0.5  # over 60 points
     again = embed_run(result["run_dir"], data, points=60, neighbours=5)
     assert again["group_purity"] == panel["group_purity"]  # seeded net, sample and projection

@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 import yaml
 from data_needs import uses_fashion_mnist
 
-from cobra_lab import plots, studies
+from cobra_lab import claims, plots, studies
 from cobra_lab.paths import repo_root
 
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
@@ -37,6 +38,7 @@ FIGURE_MODULES = [plots, *(module for module in vars(studies).values()
 FIGURE_MAKERS = sorted({name for module in FIGURE_MODULES for name, function in vars(module).items()
                         if getattr(function, "__annotations__", {}).get("return") == "Figure"}
                        | {"save_figure", "SkewGapExplorer"})
+CLAIMED = {claim.study for claim in claims.registry()}  # the notebooks that check the paper's claims
 FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")
 FIGURE_REPR = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")
 WRITES_TABLES = {"00_quickstart", "01_main_table", "02_skew_gap", "03_semantic_gap", "04_label_noise",
@@ -103,6 +105,11 @@ def test_runs_with_smoke_profile(executed) -> None:
     if path.stem in WRITES_TABLES:
         tables = sorted(out_dir.glob("*.csv"))
         assert tables and all(len(t.read_text().splitlines()) > 1 for t in tables), "no table with rows written"
+    if path.stem in CLAIMED:  # the paper's claims about the study, each with a verdict
+        written = pd.read_csv(out_dir / "claims.csv", keep_default_na=False)
+        assert len(written) == len(claims.study_claims(path.stem)) and list(written.columns) == claims.COLUMNS
+        assert set(written["verdict"]) <= set(claims.VERDICTS)
+        assert all(why for verdict, why in zip(written["verdict"], written["why"]) if verdict == "not measured")
 
 
 def test_figures_reach_the_page_as_images(executed) -> None:

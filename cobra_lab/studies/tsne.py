@@ -30,12 +30,22 @@ def features(net: torch.nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.
     return torch.cat([net.embed(x[start:start + batch]) for start in range(0, x.shape[0], batch)])
 
 
-def knn_purity(feats: np.ndarray, labels: np.ndarray, neighbours: int) -> float:
-    """Mean fraction of each point's ``neighbours`` nearest neighbours (itself excluded) sharing its label."""
+def knn_agreement(feats: np.ndarray, labels: np.ndarray, neighbours: int) -> np.ndarray:
+    """Per point [N]: the fraction of its ``neighbours`` nearest neighbours (itself excluded) sharing its label."""
     from sklearn.neighbors import NearestNeighbors  # deferred: scikit-learn takes seconds to import
 
     index = NearestNeighbors(n_neighbors=neighbours + 1).fit(feats).kneighbors(feats, return_distance=False)
-    return float((labels[index[:, 1:]] == labels[:, None]).mean())
+    return (labels[index[:, 1:]] == labels[:, None]).mean(1)
+
+
+def knn_purity(feats: np.ndarray, labels: np.ndarray, neighbours: int) -> float:
+    """Mean fraction of each point's ``neighbours`` nearest neighbours (itself excluded) sharing its label."""
+    return float(knn_agreement(feats, labels, neighbours).mean())
+
+
+def standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of ``values`` [N]."""
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
 def chance_purity(labels: np.ndarray) -> float:
@@ -61,8 +71,9 @@ def embed_run(run_dir: str, data: GroupedData, points: int, projection: str = "t
               seed: int = 0) -> dict:
     """Train evaluation net 0 of a stored run on its distilled set, embed ``points`` test images (seeded choice).
 
-    Returns {"xy": [N, 2], "y": [N], "a": [N], "class_purity", "group_purity", "group_chance"}; purities are
-    measured on the net's features, not on the projection.
+    Returns {"xy": [N, 2], "y": [N], "a": [N], "class_purity", "group_purity", "group_chance"}, and each purity's
+    standard error over the embedded points (``*_se``); purities are measured on the net's features, not on the
+    projection.
     """
     check_int("points", points, neighbours + 2)
     run = RunDir.open(run_dir)
@@ -72,14 +83,18 @@ def embed_run(run_dir: str, data: GroupedData, points: int, projection: str = "t
     rows = torch.randperm(len(data.test), generator=torch.Generator().manual_seed(seed))[:points]
     feats = features(net.cpu(), data.test.x[rows]).numpy()
     y, a = data.test.y[rows].numpy(), data.test.a[rows].numpy()
+    by_class, by_group = knn_agreement(feats, y, neighbours), knn_agreement(feats, a, neighbours)  # [N] each
     return {"xy": project(feats, projection, seed), "y": y, "a": a,
-            "class_purity": knn_purity(feats, y, neighbours), "group_purity": knn_purity(feats, a, neighbours),
+            "class_purity": float(by_class.mean()), "class_purity_se": standard_error(by_class),
+            "group_purity": float(by_group.mean()), "group_purity_se": standard_error(by_group),
             "group_chance": chance_purity(a)}
 
 
 def purity_table(panels: dict[str, dict]) -> pd.DataFrame:
-    """Per mode: the kNN class and group purities of its panel, and the group purity of chance."""
-    return pd.DataFrame([{"mode": mode, "class_purity": p["class_purity"], "group_purity": p["group_purity"],
+    """Per mode: the kNN class and group purities of its panel (each with its standard error over the points),
+    and the group purity of chance."""
+    return pd.DataFrame([{"mode": mode, "class_purity": p["class_purity"], "class_purity_se": p["class_purity_se"],
+                          "group_purity": p["group_purity"], "group_purity_se": p["group_purity_se"],
                           "group_chance": p["group_chance"]} for mode, p in panels.items()])
 
 

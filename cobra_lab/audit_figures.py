@@ -1,5 +1,5 @@
 """The audit's statistical figures, drawn with seaborn in one shared style (``audit_style``): metrics with their
-95 % intervals, per (class, group) TPR heatmaps, per-class FPR gaps and per-group accuracy."""
+95 % intervals, per (class, group) TPR heatmaps, per-class FPR gaps, per-group accuracy and calibration error."""
 from __future__ import annotations
 
 import contextlib
@@ -45,6 +45,35 @@ def interval_figure(summary: pd.DataFrame) -> Figure:
             ax.set_ylim(len(runs) - 0.5, -0.5)
         fig.suptitle("mean over nets; wide band: 95 % interval over nets (cut to 0-100), black whiskers: 95 % "
                      "bootstrap over test images")
+    return fig
+
+
+def calibration_figure(calibration: pd.DataFrame) -> Figure:
+    """The expected calibration error (%) per group of ``audit_calibration.calibration_summary``: each run's mean
+    over nets, its 95 % interval over nets (wide band) and by bootstrap over test images (black whiskers), runs
+    side by side within each group."""
+    groups = list(dict.fromkeys(calibration["group"]))
+    runs = list(dict.fromkeys(calibration["run"]))
+    with audit_style():
+        fig = Figure(figsize=(min(14.0, 4.5 + 0.28 * len(groups) * len(runs)), 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        colours = sns.color_palette(PALETTE, len(runs))
+        width = 0.8 / max(1, len(runs))
+        for index, run in enumerate(runs):
+            rows = calibration[calibration["run"] == run].set_index("group").reindex(groups)
+            x = [position + (index - (len(runs) - 1) / 2) * width for position in range(len(groups))]
+            ax.vlines(x, rows["nets_low"], rows["nets_high"], color=colours[index], linewidth=9, alpha=0.35)
+            whiskers = [rows["ECE"] - rows["boot_low"], rows["boot_high"] - rows["ECE"]]
+            ax.errorbar(x, rows["ECE"], yerr=whiskers, fmt="o", color=colours[index], ecolor="black",
+                        elinewidth=1.2, capsize=3, markersize=6, markeredgecolor="black", label=run)
+        ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
+        ax.set_xlabel("group; wide band: 95 % interval over nets, black whiskers: 95 % bootstrap over test images")
+        ax.set_ylabel("ECE (%)")
+        ax.set_ylim(bottom=0)
+        if runs:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        ax.grid(axis="x", visible=False)
+        ax.set_title("calibration error per group, 15 equal-width bins (lower: better calibrated)")
     return fig
 
 
@@ -98,4 +127,5 @@ def group_accuracy_figure(audits: list[AuditRun], group_names: list[str]) -> Fig
     return _bar_figure(rows, "group", "accuracy (%)", "accuracy per group (the lowest bar is the worst group)")
 
 
-__all__ = ["audit_style", "fpr_gap_figure", "group_accuracy_figure", "interval_figure", "tpr_heatmaps"]
+__all__ = ["audit_style", "calibration_figure", "fpr_gap_figure", "group_accuracy_figure", "interval_figure",
+           "tpr_heatmaps"]

@@ -1,24 +1,13 @@
-"""The audit's statistical figures, drawn with seaborn in one shared style (``audit_style``): metrics with their
+"""The audit's statistical figures, drawn with seaborn in the shared style (``figure_style``): metrics with their
 95 % intervals, per (class, group) TPR heatmaps, per-class FPR gaps, per-group accuracy and calibration error."""
 from __future__ import annotations
-
-import contextlib
-from collections.abc import Iterator
 
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from .audit import AuditRun, fpr_gaps, group_accuracies, tpr_table
-
-PALETTE = "colorblind"
-
-
-@contextlib.contextmanager
-def audit_style() -> Iterator[None]:
-    """seaborn's white grid at notebook scale, with the colour-blind palette, for every audit figure."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9), sns.color_palette(PALETTE):
-        yield
+from .figure_style import PALETTE, figure_style
 
 
 def interval_figure(summary: pd.DataFrame) -> Figure:
@@ -26,7 +15,7 @@ def interval_figure(summary: pd.DataFrame) -> Figure:
     (thick) and by bootstrap over test images (thin), where there is one."""
     metrics = list(dict.fromkeys(summary["metric"]))
     runs = list(dict.fromkeys(summary["run"]))
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(3.0 * len(metrics), 0.6 * len(runs) + 1.6), layout="constrained")
         axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
         colours = sns.color_palette(PALETTE, len(runs))
@@ -54,7 +43,7 @@ def calibration_figure(calibration: pd.DataFrame) -> Figure:
     side by side within each group."""
     groups = list(dict.fromkeys(calibration["group"]))
     runs = list(dict.fromkeys(calibration["run"]))
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(min(14.0, 4.5 + 0.28 * len(groups) * len(runs)), 3.8), layout="constrained")
         ax = fig.add_subplot()
         colours = sns.color_palette(PALETTE, len(runs))
@@ -79,7 +68,7 @@ def calibration_figure(calibration: pd.DataFrame) -> Figure:
 
 def tpr_heatmaps(audits: list[AuditRun], class_names: list[str], group_names: list[str]) -> Figure:
     """The mean TPR (%) per (class, group) of each run, side by side on one colour scale; blank: no test image."""
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(0.45 * len(group_names) * len(audits) + 2.5, 0.4 * len(class_names) + 1.8),
                      layout="constrained")
         axes = fig.subplots(1, len(audits), squeeze=False)[0]
@@ -100,7 +89,7 @@ def tpr_heatmaps(audits: list[AuditRun], class_names: list[str], group_names: li
 
 def _bar_figure(rows: list[dict], x: str, y: str, title: str) -> Figure:
     """Bars of ``y`` per ``x``, one colour per run (``rows``: one dict per bar, with "run", x and y)."""
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(9, 3.4), layout="constrained")
         ax = fig.add_subplot()
         if rows:
@@ -127,5 +116,5 @@ def group_accuracy_figure(audits: list[AuditRun], group_names: list[str]) -> Fig
     return _bar_figure(rows, "group", "accuracy (%)", "accuracy per group (the lowest bar is the worst group)")
 
 
-__all__ = ["audit_style", "calibration_figure", "fpr_gap_figure", "group_accuracy_figure", "interval_figure",
+__all__ = ["calibration_figure", "fpr_gap_figure", "group_accuracy_figure", "interval_figure",
            "tpr_heatmaps"]

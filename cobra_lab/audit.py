@@ -4,6 +4,7 @@ accuracy, per-class FPR gaps, and the change against the selection baselines at 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def evaluation_cards(audits: list[AuditRun]) -> pd.DataFrame:
 def missing_predictions(audits: list[AuditRun]) -> list[str]:
     """A line for each run stored before test predictions were kept, with the command that recomputes it."""
     return [f"{audit.run_id} holds no test predictions (stored before they were kept): its intervals over test "
-            f"images, worst-group accuracy and gaps are left out; recompute it with `{audit.recompute_command}`"
+            f"images, worst-group accuracy, gaps and calibration error are left out; recompute it with "
+            f"`{audit.recompute_command}`"
             for audit in audits if audit.predictions is None]
 
 
@@ -140,7 +142,8 @@ def shape_of(audit: AuditRun) -> tuple[int, int]:
     return len(tpr), len(tpr[0])
 
 
-def _tensors(record: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def prediction_tensors(record: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The stored predictions [R, N], labels [N] and groups [N] of a prediction record, as int64."""
     return record["predicted"].long(), record["y"].long(), record["a"].long()  # [R, N], [N], [N]
 
 
@@ -153,26 +156,37 @@ def net_interval(values: list[float]) -> tuple[float, float]:
     return mean - half, mean + half
 
 
-def bootstrap_interval(record: dict, num_classes: int, num_groups: int, draws: int = BOOTSTRAP_DRAWS,
-                       seed: int = 0) -> dict[str, tuple[float, float]]:
-    """95 % percentile intervals of each metric (mean over the nets) over ``draws`` resamples of the test images,
-    each (class, group) cell resampled within itself so the test split keeps its design; seeded."""
-    predicted, y, a = _tensors(record)
+def resamples(y: torch.Tensor, a: torch.Tensor, num_classes: int, num_groups: int, draws: int,
+              seed: int) -> Iterator[torch.Tensor]:
+    """``draws`` resamples of the test images (indices [N] each), each (class, group) cell resampled within itself
+    so the test split keeps its design; seeded."""
     cell = y * num_groups + a  # [N]
     order = torch.argsort(cell, stable=True)
     sizes = torch.bincount(cell, minlength=num_classes * num_groups)
     starts = torch.cumsum(sizes, 0) - sizes
     sorted_cell = cell[order]  # [N]
     generator = torch.Generator().manual_seed(seed)
-    values: dict[str, list[float]] = {key: [] for key in INTERVAL_KEYS}
     for _ in range(draws):
         offset = (torch.rand(len(y), generator=generator, dtype=torch.float64) * sizes[sorted_cell]).long()
-        pick = order[starts[sorted_cell] + offset]  # [N] a resample, cell by cell
+        yield order[starts[sorted_cell] + offset]  # [N] a resample, cell by cell
+
+
+def percentile_interval(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 2.5 and 97.5 percentiles of ``values`` [D, ...] over its first dimension (the bootstrap draws)."""
+    return values.quantile(0.025, dim=0), values.quantile(0.975, dim=0)
+
+
+def bootstrap_interval(record: dict, num_classes: int, num_groups: int, draws: int = BOOTSTRAP_DRAWS,
+                       seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of each metric (mean over the nets) over ``draws`` resamples of the test images
+    (``resamples``)."""
+    predicted, y, a = prediction_tensors(record)
+    values: dict[str, list[float]] = {key: [] for key in INTERVAL_KEYS}
+    for pick in resamples(y, a, num_classes, num_groups, draws, seed):
         per_net = [net_metrics(pred[pick], y[pick], a[pick], num_classes, num_groups) for pred in predicted]
         for key in INTERVAL_KEYS:
             values[key].append(statistics.fmean(net[key] for net in per_net))
-    return {key: (float(torch.tensor(v).quantile(0.025)), float(torch.tensor(v).quantile(0.975)))
-            for key, v in values.items()}
+    return {key: tuple(float(bound) for bound in percentile_interval(torch.tensor(v))) for key, v in values.items()}
 
 
 def metric_summary(audits: list[AuditRun]) -> pd.DataFrame:
@@ -184,7 +198,7 @@ def metric_summary(audits: list[AuditRun]) -> pd.DataFrame:
         per_net, boot = audit.metrics["per_run"], {}
         if audit.predictions is not None:
             num_classes, num_groups = shape_of(audit)
-            predicted, y, a = _tensors(audit.predictions)
+            predicted, y, a = prediction_tensors(audit.predictions)
             per_net = [net_metrics(pred, y, a, num_classes, num_groups) for pred in predicted]
             boot = bootstrap_interval(audit.predictions, num_classes, num_groups, seed=audit.config["seed"])
         for key in INTERVAL_KEYS:
@@ -208,7 +222,7 @@ def fpr_gaps(audit: AuditRun) -> torch.Tensor | None:
     if audit.predictions is None:
         return None
     num_classes, num_groups = shape_of(audit)
-    predicted, y, a = _tensors(audit.predictions)
+    predicted, y, a = prediction_tensors(audit.predictions)
     return torch.stack([100.0 * gaps(rate_table(pred, y, a, num_classes, num_groups, positives=False))
                         for pred in predicted]).mean(0)
 
@@ -218,7 +232,7 @@ def group_accuracies(audit: AuditRun) -> torch.Tensor | None:
     if audit.predictions is None:
         return None
     _, num_groups = shape_of(audit)
-    predicted, y, a = _tensors(audit.predictions)
+    predicted, y, a = prediction_tensors(audit.predictions)
     return torch.stack([group_accuracy(pred, y, a, num_groups) for pred in predicted]).mean(0)
 
 
@@ -298,4 +312,5 @@ def summary_sentence(summary: pd.DataFrame) -> str:
 
 __all__ = ["AuditRun", "baseline_configs", "bootstrap_interval", "distilled_images", "evaluation_cards", "example_runs",
            "fpr_gaps", "group_accuracies", "improvement_over_random", "load_audit", "load_audits", "metric_summary",
-           "missing_predictions", "net_interval", "run_baselines", "summary_sentence", "tpr_table"]
+           "missing_predictions", "net_interval", "percentile_interval", "prediction_tensors", "resamples",
+           "run_baselines", "summary_sentence", "tpr_table"]

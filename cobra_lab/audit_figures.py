@@ -1,24 +1,13 @@
-"""The audit's statistical figures, drawn with seaborn in one shared style (``audit_style``): metrics with their
-95 % intervals, per (class, group) TPR heatmaps, per-class FPR gaps and per-group accuracy."""
+"""The audit's statistical figures, drawn with seaborn in the shared style (``figure_style``): metrics with their
+95 % intervals, per (class, group) TPR heatmaps, per-class FPR gaps, per-group accuracy and calibration error."""
 from __future__ import annotations
-
-import contextlib
-from collections.abc import Iterator
 
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from .audit import AuditRun, fpr_gaps, group_accuracies, tpr_table
-
-PALETTE = "colorblind"
-
-
-@contextlib.contextmanager
-def audit_style() -> Iterator[None]:
-    """seaborn's white grid at notebook scale, with the colour-blind palette, for every audit figure."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9), sns.color_palette(PALETTE):
-        yield
+from .figure_style import PALETTE, figure_style
 
 
 def interval_figure(summary: pd.DataFrame) -> Figure:
@@ -26,7 +15,7 @@ def interval_figure(summary: pd.DataFrame) -> Figure:
     (thick) and by bootstrap over test images (thin), where there is one."""
     metrics = list(dict.fromkeys(summary["metric"]))
     runs = list(dict.fromkeys(summary["run"]))
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(3.0 * len(metrics), 0.6 * len(runs) + 1.6), layout="constrained")
         axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
         colours = sns.color_palette(PALETTE, len(runs))
@@ -48,9 +37,38 @@ def interval_figure(summary: pd.DataFrame) -> Figure:
     return fig
 
 
+def calibration_figure(calibration: pd.DataFrame) -> Figure:
+    """The expected calibration error (%) per group of ``audit_calibration.calibration_summary``: each run's mean
+    over nets, its 95 % interval over nets (wide band) and by bootstrap over test images (black whiskers), runs
+    side by side within each group."""
+    groups = list(dict.fromkeys(calibration["group"]))
+    runs = list(dict.fromkeys(calibration["run"]))
+    with figure_style():
+        fig = Figure(figsize=(min(14.0, 4.5 + 0.28 * len(groups) * len(runs)), 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        colours = sns.color_palette(PALETTE, len(runs))
+        width = 0.8 / max(1, len(runs))
+        for index, run in enumerate(runs):
+            rows = calibration[calibration["run"] == run].set_index("group").reindex(groups)
+            x = [position + (index - (len(runs) - 1) / 2) * width for position in range(len(groups))]
+            ax.vlines(x, rows["nets_low"], rows["nets_high"], color=colours[index], linewidth=9, alpha=0.35)
+            whiskers = [rows["ECE"] - rows["boot_low"], rows["boot_high"] - rows["ECE"]]
+            ax.errorbar(x, rows["ECE"], yerr=whiskers, fmt="o", color=colours[index], ecolor="black",
+                        elinewidth=1.2, capsize=3, markersize=6, markeredgecolor="black", label=run)
+        ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
+        ax.set_xlabel("group; wide band: 95 % interval over nets, black whiskers: 95 % bootstrap over test images")
+        ax.set_ylabel("ECE (%)")
+        ax.set_ylim(bottom=0)
+        if runs:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        ax.grid(axis="x", visible=False)
+        ax.set_title("calibration error per group, 15 equal-width bins (lower: better calibrated)")
+    return fig
+
+
 def tpr_heatmaps(audits: list[AuditRun], class_names: list[str], group_names: list[str]) -> Figure:
     """The mean TPR (%) per (class, group) of each run, side by side on one colour scale; blank: no test image."""
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(0.45 * len(group_names) * len(audits) + 2.5, 0.4 * len(class_names) + 1.8),
                      layout="constrained")
         axes = fig.subplots(1, len(audits), squeeze=False)[0]
@@ -71,7 +89,7 @@ def tpr_heatmaps(audits: list[AuditRun], class_names: list[str], group_names: li
 
 def _bar_figure(rows: list[dict], x: str, y: str, title: str) -> Figure:
     """Bars of ``y`` per ``x``, one colour per run (``rows``: one dict per bar, with "run", x and y)."""
-    with audit_style():
+    with figure_style():
         fig = Figure(figsize=(9, 3.4), layout="constrained")
         ax = fig.add_subplot()
         if rows:
@@ -98,4 +116,5 @@ def group_accuracy_figure(audits: list[AuditRun], group_names: list[str]) -> Fig
     return _bar_figure(rows, "group", "accuracy (%)", "accuracy per group (the lowest bar is the worst group)")
 
 
-__all__ = ["audit_style", "fpr_gap_figure", "group_accuracy_figure", "interval_figure", "tpr_heatmaps"]
+__all__ = ["calibration_figure", "fpr_gap_figure", "group_accuracy_figure", "interval_figure",
+           "tpr_heatmaps"]

@@ -19,7 +19,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .accel.compiled import compile_function, compiled_for, compiled_or_eager, zero_padded
-from .training import sgd_epochs
+from .training import sgd_epochs, top_class
 
 
 def can_stack(net: nn.Module) -> bool:
@@ -179,9 +179,9 @@ def train_ensemble_epochs(ensemble: NetEnsemble, x: torch.Tensor, y: torch.Tenso
             on_epoch(epoch)
 
 
-def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Predicted classes [R, N] of every net on images x [N, C, H, W], ``batch`` images at a time (the last
-    batch padded with blank images, so every pass has one shape)."""
+def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes [R, N] of every net on images x [N, C, H, W] and their confidences [R, N] (``top_class``),
+    ``batch`` images at a time (the last batch padded with blank images, so every pass has one shape)."""
     ensemble.train(False)
     images = x.shape[0]
     batch = min(batch, images)
@@ -189,4 +189,5 @@ def predict_ensemble(ensemble: NetEnsemble, x: torch.Tensor, batch: int = 1000) 
     logits = [ensemble.shared_logits(x[start:start + batch]) for start in range(0, x.shape[0], batch)]  # [R, b, K]
     if not all(torch.isfinite(part).all() for part in logits):
         raise FloatingPointError("a net's outputs are not finite")
-    return torch.cat([part.argmax(-1) for part in logits], dim=1)[:, :images]
+    classes, confidences = zip(*(top_class(part) for part in logits))  # [R, b] each
+    return torch.cat(classes, dim=1)[:, :images], torch.cat(confidences, dim=1)[:, :images]

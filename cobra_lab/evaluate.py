@@ -41,11 +41,28 @@ def compact(values: torch.Tensor, count: int) -> torch.Tensor:
     return values.to(torch.int8 if count <= torch.iinfo(torch.int8).max else torch.int16)
 
 
-def prediction_record(predicted: torch.Tensor, test: Split, num_classes: int, num_groups: int) -> dict:
-    """Each evaluation net's test predictions predicted [R, N] with the test images' labels and true groups [N],
-    compact, so per-image metrics (intervals, per-cell rates) need no retraining."""
-    return {"predicted": compact(predicted, num_classes), "y": compact(test.y, num_classes),
-            "a": compact(test.a, num_groups)}
+CONFIDENCE_LEVELS = 255  # a confidence is stored as uint8 code ceil(255 p), 1..255
+
+
+def confidence_codes(confidence: torch.Tensor) -> torch.Tensor:
+    """Confidences in (0, 1] as uint8 codes ceil(255 p). The 15 equal-width bins of the calibration error are runs
+    of 17 whole codes, so a code falls in the bin its exact confidence lies in."""
+    return (confidence.to(torch.float64) * CONFIDENCE_LEVELS).ceil().clamp(1, CONFIDENCE_LEVELS).to(torch.uint8)
+
+
+def confidence_values(codes: torch.Tensor) -> torch.Tensor:
+    """The confidences ``confidence_codes`` stored, as the middle of each code's interval ((q - 0.5) / 255, within
+    0.5 / 255 of the exact value and in its bin), float64."""
+    return (codes.to(torch.float64) - 0.5) / CONFIDENCE_LEVELS
+
+
+def prediction_record(predicted: torch.Tensor, confidence: torch.Tensor, test: Split, num_classes: int,
+                      num_groups: int) -> dict:
+    """Each evaluation net's test predictions predicted [R, N] and their confidences [R, N] (the top softmax
+    probability, as uint8 ``confidence_codes``) with the test images' labels and true groups [N], compact, so
+    per-image metrics (intervals, per-cell rates, calibration) need no retraining."""
+    return {"predicted": compact(predicted, num_classes), "confidence": confidence_codes(confidence),
+            "y": compact(test.y, num_classes), "a": compact(test.a, num_groups)}
 
 
 def test_subset(test: Split, max_test: int | None, seed: int) -> Split:
@@ -152,7 +169,7 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: RunConfig, n
     With ``eval.ensemble`` (the default) the nets train together where the architecture allows, else one by
     one; either way net r is the same net to float rounding. Returns mean +- std of accuracy, EOD_max,
     EOD_mean (percent) and the TPR table, the seconds taken, whether the nets were stacked and each net's test
-    predictions (``prediction_record``, under "predictions").
+    predictions and confidences (``prediction_record``, under "predictions").
     """
     test = test_subset(test, config.eval.max_test, config.seed)
     device = resolve_device(config.device)
@@ -165,22 +182,22 @@ def evaluate(x: torch.Tensor, y: torch.Tensor, test: Split, config: RunConfig, n
         ensemble = train_eval_ensemble(x, y, config, num_classes, runs, groups, progress)
     try:
         if ensemble is not None:
-            predicted = predict_ensemble(ensemble, test_x, batch).cpu()  # [R, N]
+            predicted, confidence = (part.cpu() for part in predict_ensemble(ensemble, test_x, batch))  # [R, N]
             per_run = [fairness_metrics(pred, test.y, test.a, num_classes, num_groups) for pred in predicted]
         else:
             per_run, rows = [], []
             bar = tqdm(runs, disable=not progress, desc="evaluate", unit="net", leave=False)
             for run in bar:
                 net = train_eval_net(x, y, config, num_classes, run, groups)
-                rows.append(predict(net, test_x, batch).cpu())  # [N]
-                per_run.append(fairness_metrics(rows[-1], test.y, test.a, num_classes, num_groups))
+                rows.append([part.cpu() for part in predict(net, test_x, batch)])  # [N], [N]
+                per_run.append(fairness_metrics(rows[-1][0], test.y, test.a, num_classes, num_groups))
                 bar.set_postfix(acc=f"{per_run[-1]['acc']:.1f}", eod_mean=f"{per_run[-1]['eod_mean']:.1f}")
-            predicted = torch.stack(rows)  # [R, N]
+            predicted, confidence = (torch.stack(parts) for parts in zip(*rows))  # [R, N] each
     except FloatingPointError:  # a diverged net predicts one class: a trivially "fair" result
         raise UserError(f"an evaluation net diverged (eval.lr={config.eval.lr:g}); the run is not stored: "
                         f"try a smaller eval.lr") from None
     summary = summarize(per_run)
     summary["eval_seconds"] = time.time() - began
     summary["eval_nets_stacked"] = ensemble is not None
-    summary["predictions"] = prediction_record(predicted, test, num_classes, num_groups)
+    summary["predictions"] = prediction_record(predicted, confidence, test, num_classes, num_groups)
     return summary

@@ -1,4 +1,4 @@
-"""Accuracy and equalized-odds gaps between groups from predictions (paper eq. 3, Appendix G.1)."""
+"""Accuracy, equalized-odds gaps and calibration error between groups from predictions (paper eq. 3, Appendix G.1)."""
 from __future__ import annotations
 
 import torch
@@ -40,3 +40,21 @@ def fairness_metrics(pred: torch.Tensor, y: torch.Tensor, a: torch.Tensor, num_c
         "fpr_gap_mean": 100.0 * float(fpr_gap.mean()),
         "tpr": (100.0 * tpr).tolist(),
     }
+
+
+ECE_BINS = 15  # equal-width confidence bins of the expected calibration error (Guo et al., 2017)
+
+
+def group_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, a: torch.Tensor, num_groups: int,
+                            bins: int = ECE_BINS) -> torch.Tensor:
+    """Expected calibration error in percent of each group [G] (NaN for a group with no image): over ``bins``
+    equal-width bins (lo, hi] of confidence [N], the image-weighted mean of |accuracy - mean confidence| of the
+    group's images in each bin; ``correct`` [N] says which predictions were right."""
+    edges = torch.linspace(0, 1, bins + 1, dtype=torch.float64)[1:-1]  # [bins - 1] inner edges
+    confidence = confidence.to(torch.float64)
+    cell = a * bins + torch.bucketize(confidence, edges)  # [N] (group, bin), bins closed on the right
+    size = num_groups * bins
+    gap = (torch.bincount(cell, correct.to(torch.float64), size) - torch.bincount(cell, confidence, size)).abs()
+    totals = torch.bincount(a, minlength=num_groups).to(torch.float64)  # [G]
+    error = 100.0 * gap.view(num_groups, bins).sum(1) / totals.clamp_min(1)  # [G]
+    return torch.where(totals > 0, error, torch.full_like(totals, float("nan")))

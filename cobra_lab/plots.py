@@ -1,5 +1,5 @@
-"""Dataset figures (an image grid per class and group, a count heat map) and atomic figure saving; the studies'
-figures are in ``cobra_lab.studies``.
+"""Dataset figures (an image grid per class and group, a count heat map drawn with seaborn in the shared style) and
+atomic figure saving; the studies' figures are in ``cobra_lab.studies``.
 
 Figures are built with matplotlib's object API (no pyplot), so no GUI backend is ever touched."""
 from __future__ import annotations
@@ -8,11 +8,14 @@ import io
 import os
 from pathlib import Path
 
+import pandas as pd
+import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
 from .data.types import GroupedData, Split
 from .errors import check_choice, check_int
+from .figure_style import styled
 from .io import atomic_write_bytes
 
 CELL_GAP = 2  # pixels between grid cells
@@ -63,20 +66,19 @@ def image_grid(data: GroupedData, split: str = "train", per_cell: int = 1, seed:
     return fig
 
 
+@styled
 def count_heatmap(data: GroupedData, split: str = "train") -> Figure:
     """Images per (class, group) of ``split`` as an annotated heat map."""
     counts = _split(data, split).counts(data.num_classes, data.num_groups)  # [C, G] int64
+    table = pd.DataFrame(counts.numpy(), index=data.class_names, columns=data.group_names)
     fig = Figure(figsize=(2.5 + 0.7 * data.num_groups, 1.5 + 0.45 * data.num_classes), layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(counts.numpy(), cmap="viridis", aspect="auto", vmin=0)  # from 0: equal counts look equal
-    threshold = counts.max().item() / 2
-    for c in range(data.num_classes):
-        for g in range(data.num_groups):
-            value = int(counts[c, g])
-            ax.text(g, c, str(value), ha="center", va="center", fontsize=8,
-                    color="black" if value > threshold else "white")
-    _label_axes(ax, data, list(range(data.num_classes)), list(range(data.num_groups)))
-    fig.colorbar(image, ax=ax, label="images")
+    sns.heatmap(table, ax=ax, cmap="viridis", vmin=0, annot=True, fmt="d", annot_kws={"fontsize": 8},
+                cbar_kws={"label": "images"})  # from 0: equal counts look equal
+    ax.set_xticks(ax.get_xticks(), data.group_names, rotation=45, ha="right")
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_ylabel("class")
+    ax.set_xlabel("group")
     ax.set_title(f"{data.name} ({split}): images per class and group")
     return fig
 

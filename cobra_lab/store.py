@@ -231,7 +231,8 @@ class RunDir:
         save_json(self.timing_file, timing)
 
     def save_predictions(self, record: dict) -> None:
-        """Write predictions.pt: each evaluation net's test predictions (``evaluate.prediction_record``)."""
+        """Write predictions.pt: each evaluation net's test predictions and confidences
+        (``evaluate.prediction_record``)."""
         save_torch(self.predictions_file, record)
 
     def stored_predictions(self) -> dict | None:
@@ -245,6 +246,8 @@ class RunDir:
         expect_tensor(record, "y", (images,))  # type: ignore[arg-type]
         expect_tensor(record, "a", (images,))  # type: ignore[arg-type]
         expect_tensor(record, "predicted", (self.config["eval"]["runs"], images))  # type: ignore[arg-type]
+        if "confidence" in record:  # type: ignore[operator]  # absent from runs stored before confidences were kept
+            expect_tensor(record, "confidence", (self.config["eval"]["runs"], images))  # type: ignore[arg-type]
 
     def save_metrics(self, metrics: dict) -> None:
         """Write metrics.json (this marks the run finished)."""

@@ -154,7 +154,8 @@ def _eval_only(overrides: dict) -> dict:
 
 def describe(config: dict) -> dict:
     """The columns that identify a run in a table: what was run, on which data, with which overrides."""
-    row = {"dataset": config["dataset"], "method": config["method"], "mode": config["mode"] or FULL,
+    mode = config["mode"] or (FULL if config["method"] == FULL else "")  # "": a selection baseline, no mode
+    row = {"dataset": config["dataset"], "method": config["method"], "mode": mode,
            "ipc": config["ipc"], "seed": config["seed"], "profile": config["profile"], "preset": config["preset"]}
     row.update({key: config["data"][key] for key in DATA_KEYS})
     return row

@@ -68,14 +68,22 @@ def group_balanced_weights(y: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return weights
 
 
+def top_class(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predicted class and its softmax probability (the confidence) of logits [..., K]: two [...] tensors."""
+    return logits.argmax(-1), torch.softmax(logits.float(), -1).amax(-1)
+
+
 @torch.no_grad()
-def predict(net: nn.Module, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Predicted classes [N] of images x [N, C, H, W]; a FloatingPointError when an output is not finite."""
+def predict(net: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes [N] of images x [N, C, H, W] and their confidences [N] (``top_class``); a
+    FloatingPointError when an output is not finite."""
     net.eval()
-    predictions = []
+    classes, confidences = [], []
     for start in range(0, x.shape[0], batch):
         logits = net(x[start:start + batch])  # [b, classes]
         if not bool(torch.isfinite(logits).all()):
             raise FloatingPointError("the net's outputs are not finite")
-        predictions.append(logits.argmax(1))
-    return torch.cat(predictions)
+        predicted, confidence = top_class(logits)  # [b], [b]
+        classes.append(predicted)
+        confidences.append(confidence)
+    return torch.cat(classes), torch.cat(confidences)

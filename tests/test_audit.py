@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from fairlearn.metrics import MetricFrame, true_positive_rate
 from sklearn.metrics import accuracy_score
 
-from cobra_lab import audit
+from cobra_lab import audit, audit_calibration
 from cobra_lab.errors import UserError
-from cobra_lab.fairness import rate_table
+from cobra_lab.evaluate import confidence_codes
+from cobra_lab.fairness import group_calibration_error, rate_table
 
 
 def record(nets: int = 2, per_cell: int = 10, classes: int = 3, groups: int = 2, seed: int = 0) -> dict:
@@ -65,3 +68,42 @@ def test_a_run_id_that_names_no_stored_run_is_a_user_error(tmp_path) -> None:
         audit.load_audit("missing", tmp_path)
     with pytest.raises(UserError, match="no run"):
         audit.load_audit("../runs", tmp_path)
+
+
+def test_the_calibration_error_of_a_hand_computed_case() -> None:
+    # bin (14/15, 1]: confidences 0.95, 0.95, one right: |0.5 - 0.95| = 0.45, weight 2/5
+    # bin (8/15, 9/15]: 0.55 and 0.6 (an edge belongs to the bin below it), both right: |1 - 0.575| = 0.425, 2/5
+    # bin (4/15, 5/15]: 0.3, wrong: |0 - 0.3| = 0.3, weight 1/5
+    confidence = torch.tensor([0.95, 0.95, 0.55, 0.6, 0.3], dtype=torch.float64)
+    correct = torch.tensor([True, False, True, True, False])
+    error = group_calibration_error(confidence, correct, torch.zeros(5, dtype=torch.long), 1)
+    assert error.tolist() == pytest.approx([100 * (0.4 * 0.45 + 0.4 * 0.425 + 0.2 * 0.3)])
+
+
+def test_perfect_calibration_has_no_error_in_any_group_and_a_miscalibrated_group_shows() -> None:
+    confidence = torch.tensor([0.2, 0.5, 0.8], dtype=torch.float64).repeat_interleave(10).repeat(2)  # [60]
+    right = torch.tensor([index < 10 * p for p in (0.2, 0.5, 0.8) for index in range(10)]).repeat(2)  # [60]
+    a = torch.arange(2).repeat_interleave(30)
+    assert group_calibration_error(confidence, right, a, 3).tolist()[:2] == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert math.isnan(group_calibration_error(confidence, right, a, 3)[2])  # a group with no image
+    overconfident = torch.where(a == 1, torch.full_like(confidence, 0.99), confidence)
+    assert group_calibration_error(overconfident, right, a, 2)[1] == pytest.approx(100 * (0.99 - 0.5))
+
+
+def test_calibration_summary_has_intervals_around_each_groups_mean() -> None:
+    predictions = record(nets=3)
+    generator = torch.Generator().manual_seed(1)
+    predictions["confidence"] = confidence_codes(0.34 + 0.66 * torch.rand(3, 60, generator=generator))
+    config = {"dataset": "cdigits_bg", "method": "dm", "mode": "cobra", "ipc": 10, "profile": "smoke", "seed": 0}
+    run = audit.AuditRun(SimpleNamespace(config=config, path=Path("runs/x"), root=Path(".")),
+                         {"tpr": [[0.0, 0.0]] * 3}, predictions)
+    table = audit_calibration.calibration_summary([run], ["g0", "g1"], draws=50)
+    assert table["group"].tolist() == ["g0", "g1"] and table["run"].tolist() == ["dm cobra IPC 10"] * 2
+    per_net = audit_calibration.net_calibration(predictions, 2)  # [3, 2]
+    assert table["ECE"].tolist() == pytest.approx(per_net.mean(0).tolist())
+    assert ((table["nets_low"] <= table["ECE"]) & (table["ECE"] <= table["nets_high"])).all()
+    assert ((table["boot_low"] < table["boot_high"]) & (table["boot_low"] <= table["ECE"] + 1e-9)).all()
+    assert audit_calibration.missing_confidences([run]) == []
+    del predictions["confidence"]
+    assert "holds no confidences" in audit_calibration.missing_confidences([run])[0]
+    assert audit_calibration.calibration_summary([run], ["g0", "g1"]).empty

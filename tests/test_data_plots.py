@@ -46,5 +46,6 @@ def test_count_heatmap_annotates_counts(digits) -> None:
     texts = [t.get_text() for t in ax.texts]
     counts = digits.train.counts(10, 10)
     assert texts == [str(int(v)) for v in counts.flatten()]
-    assert torch.equal(torch.as_tensor(np.asarray(ax.get_images()[0].get_array())), counts)
+    cells = np.asarray(ax.collections[0].get_array()).reshape(10, 10)  # seaborn's heat map: a mesh of cells
+    assert torch.equal(torch.as_tensor(cells).long(), counts)
     assert [t.get_text() for t in ax.get_xticklabels()] == digits.group_names

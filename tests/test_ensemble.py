@@ -32,13 +32,15 @@ def eval_config(runs: int = 3, epochs: int = 4, **settings) -> RunConfig:
 
 def assert_same_nets(ensemble: NetEnsemble, config: RunConfig, runs: list[int], groups: torch.Tensor | None = None):
     """Member r of ``ensemble`` has net r's weights (to float rounding) and predicts what net r predicts."""
-    stacked = predict_ensemble(ensemble, DATA.test.x)  # [R, M]
+    stacked, confidence = predict_ensemble(ensemble, DATA.test.x)  # [R, M] each
     for index, run in enumerate(runs):
         alone = train_eval_net(DATA.train.x, DATA.train.y, config, 4, run, groups)
         for (name, weight), member in zip(alone.state_dict().items(), ensemble.net(index).state_dict().values()):
             torch.testing.assert_close(member, weight, rtol=1e-4, atol=1e-5, msg=name)
-        agree = (predict(alone, DATA.test.x) == stacked[index]).float().mean()
+        classes, alone_confidence = predict(alone, DATA.test.x)  # [M] each
+        agree = (classes == stacked[index]).float().mean()
         assert agree >= 0.99, f"net {run}: {agree:.3f} of predictions agree"
+        torch.testing.assert_close(alone_confidence, confidence[index], rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("vectorize", [False, True], ids=["members-in-turn", "vmap"])
@@ -56,8 +58,10 @@ def test_passes_split_a_batch_evenly():
 
 def test_padded_prediction_batches_predict_the_same():
     ensemble = train_eval_ensemble(DATA.train.x, DATA.train.y, eval_config(runs=2, epochs=1), 4, [0, 1])
-    whole = predict_ensemble(ensemble, DATA.test.x)  # [2, 120]
-    assert torch.equal(predict_ensemble(ensemble, DATA.test.x, batch=7), whole)  # 120 = 17 x 7 + 1 (6 blanks)
+    whole = predict_ensemble(ensemble, DATA.test.x)  # [2, 120] classes and confidences
+    padded = predict_ensemble(ensemble, DATA.test.x, batch=7)  # 120 = 17 x 7 + 1 (6 blanks)
+    assert torch.equal(padded[0], whole[0])
+    torch.testing.assert_close(padded[1], whole[1])
 
 
 def test_members_differ_from_each_other():

@@ -24,7 +24,7 @@ def failed_grid(isolated_data_root: Path, tmp_path: Path):
 
 def test_failures_name_each_run_and_its_error(failed_grid, isolated_data_root):
     table = failures(failed_grid)
-    assert list(table.columns) == ["run", "error"] and len(table) == 3
+    assert list(table.columns) == ["run", "error"] and len(table) == 5  # two modes, two baselines, FULL
     assert sorted(table["run"]) == sorted(failed_grid["run_id"]) and table["run"].str.startswith("utkface-").all()
     assert table["error"].str.contains(str(isolated_data_root / "UTKFace"), regex=False).all()
     assert show_failures(failed_grid).empty
@@ -46,5 +46,5 @@ def test_a_notebook_whose_runs_all_failed_shows_them_as_a_table(tmp_path, monkey
                                kernel_name="python3", cwd=str(repo_root()), progress_bar=False)
     html = [output.data["text/html"] for cell in nbformat.read(out, as_version=4).cells if cell.cell_type == "code"
             for output in cell.outputs if "text/html" in output.get("data", {})]
-    assert any("4 of 4 runs failed" in page and "UTKFace" in page for page in html)
+    assert any("6 of 6 runs failed" in page and "UTKFace" in page for page in html)
     assert (tmp_path / "table1.png").stat().st_size > 0

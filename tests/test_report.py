@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, missing_browser
 
-from cobra_lab import audit
+from cobra_lab import audit, audit_calibration, audit_figures
 from cobra_lab.cli import main
 
 
@@ -30,6 +30,7 @@ def test_the_report_is_one_offline_file_with_images_and_intervals(report) -> Non
     assert all(source.startswith(("data:", "#")) for source in sources), [s[:40] for s in sources]
     assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', html)) >= 6
     assert "bootstrap over test images" in html and "nets_low" in html and "boot_high" in html
+    assert "Calibration per group" in html and "No stored confidences" not in html
     assert all(run_id in html for run_id in ids)
     assert "random_balanced" in html and "accuracy change" in html  # the baselines were found in the store
 
@@ -89,3 +90,7 @@ def test_the_audit_tables_and_figures_of_stored_runs(report) -> None:
     assert len(tpr_heatmaps(audits, data.class_names, data.group_names).axes) == 3  # two maps and a colour bar
     assert len(fpr_gap_figure(audits, data.class_names).axes[0].patches) >= 2 * data.num_classes
     assert len(group_accuracy_figure(audits, data.group_names).axes[0].patches) >= 2 * data.num_groups
+    calibration = audit_calibration.calibration_summary(audits, data.group_names, draws=20)
+    assert len(calibration) == 2 * data.num_groups and calibration["boot_low"].notna().all()
+    assert ((calibration["ECE"] >= 0) & (calibration["ECE"] <= 100)).all()
+    assert len(audit_figures.calibration_figure(calibration).axes[0].collections) >= 2 * 2  # two runs: bands, whiskers

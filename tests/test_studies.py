@@ -37,13 +37,22 @@ def test_label_studies_run_vanilla_clean_only() -> None:
         [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
 
 
+def test_main_table_runs_each_selection_baseline_once_per_ipc_without_a_mode() -> None:
+    configs = expand(main_table.grid("smoke", ["cdigits_bg"], ["dm"], ["vanilla", "cobra"], [2, 10], [0]))
+    picked = sorted((c["method"], c["ipc"], c["mode"]) for c in configs if c["method"].startswith("random"))
+    assert picked == [("random", 2, None), ("random", 10, None), ("random_balanced", 2, None),
+                      ("random_balanced", 10, None)]
+    without = expand(main_table.grid("smoke", ["cdigits_bg"], ["dm"], ["cobra"], [10], [0], baselines=False))
+    assert sorted(c["method"] for c in without) == ["dm", "full"]
+
+
 def test_main_table_paints_the_reference_pixels_only_where_they_differ() -> None:
     datasets = ["cfmnist_fg", "cdigits_bg"]  # painted alike by both codes; painted otherwise by the reference
     clean = expand(main_table.grid("smoke", datasets, ["dm"], ["cobra"], [10], [0]))
     reference = expand(main_table.grid("smoke", datasets, ["dm"], ["cobra"], [10], [0], render="reference"))
     renders = {(c["dataset"], c["method"]): c["data"]["render"] for c in reference}
-    assert renders == {("cfmnist_fg", "dm"): "clean", ("cfmnist_fg", "full"): "clean",
-                       ("cdigits_bg", "dm"): "reference", ("cdigits_bg", "full"): "reference"}
+    assert renders == {(dataset, method): "reference" if dataset == "cdigits_bg" else "clean"
+                       for dataset in datasets for method in ("dm", "random", "random_balanced", "full")}
     same = {run_id(c) for c in clean} & {run_id(c) for c in reference}
     assert same == {run_id(c) for c in clean if c["dataset"] == "cfmnist_fg"}
     with pytest.raises(UserError, match="unknown render 'refrence'; choose one of: clean, reference"):

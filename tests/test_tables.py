@@ -201,3 +201,15 @@ def test_results_bars_legend_fits_the_figure_once_per_variant(ipcs: list[int]) -
     assert [text.get_text() for text in legend.get_texts()] == ["DM vanilla", "DM fairdd", "DM cobra", "FULL"]
     box, page = legend.get_window_extent(), fig.bbox
     assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+def test_selection_baselines_take_a_column_of_their_own_beside_the_modes() -> None:
+    with_baselines = pd.concat([AGG, agg_rows([("cfmnist_bg", "random", "", 10, 80.0, 30.0),
+                                               ("cfmnist_bg", "random_balanced", "", 10, 70.0, 40.0)])])
+    table, bold = main_table.table(with_baselines)
+    assert list(table.columns.get_level_values("method").unique()) == ["dm", "random", "random_balanced", "full"]
+    assert table.loc[("cfmnist_bg", 10), ("random_balanced", "", "ours")] == "70.00 (40.0)"
+    assert table.loc[("cfmnist_bg", 10), ("random", "", "paper")] == ""  # the paper has no such baseline
+    assert table.loc[("cfmnist_bg", 50), ("random", "", "ours")] == ""  # not run at IPC 50
+    assert not bold.loc[:, ("random", "", "ours")].any()  # one column: nothing to beat
+    assert "RANDOM 80.0 (30.0 %); RANDOM_BALANCED 70.0 (40.0 %)" in summary_sentence(with_baselines)

@@ -16,11 +16,12 @@ from matplotlib.figure import Figure
 from .. import paper
 from ..config import resolve
 from ..errors import UserError
+from ..figure_style import MODE_COLOURS, styled
 from ..runner import distilled_set, load_data, run_one
 from ..schema import check_fits
 from ..store import RunDir
 from ..synset import SynSet, check_synset_state
-from .figures import METRIC_LABELS, MODE_COLOURS
+from .figures import METRIC_LABELS
 
 PAPER_TABLE = 1  # the main table: cfmnist_bg and the other benchmarks at IPC 10, 50, 100
 EOD_FACTOR = 1.5  # a calibrated cell's EOD_max is at most this multiple of the paper's
@@ -129,6 +130,7 @@ def smallest_budget(table: pd.DataFrame, modes: Sequence[str] = JUDGED_MODES,
     return int(min(budgets)) if len(budgets) else None
 
 
+@styled
 def calibration_figure(table: pd.DataFrame) -> Figure:
     """Budget against EOD_max, EOD_mean and accuracy, a line per mode, the paper's Table 1 value dashed (EOD_max
     and accuracy; the paper reports no EOD_mean); one row of panels per backbone."""

@@ -13,6 +13,7 @@ from .. import nets, paper
 from ..bench.results import write_results
 from ..data import load
 from ..diagnostics import group_means, targets
+from ..figure_style import styled
 from ..store import RunDir
 from ..synset import SynSet, decoded
 from .grids import STUDIES, base_grid
@@ -135,6 +136,7 @@ def _dilution_rows(dataset: str, rhos: list[float], seed: int, images: int | Non
     return pd.DataFrame(rows)
 
 
+@styled
 def dilution_figure(table: pd.DataFrame) -> Figure:
     """Left: measured and expected purity of the observed minority cells against rho; right: how far the cell
     means and COBRA's target moved toward the majority / vanilla, in pixels and in the embedding."""
@@ -231,6 +233,7 @@ def synthetic_positions(results: pd.DataFrame, seed: int = 0, images: int | None
     return pd.DataFrame(rows)
 
 
+@styled
 def positions_figure(positions: pd.DataFrame) -> Figure:
     """``synthetic_positions`` in the random ConvNet's features against rho: each COBRA run's target, starting
     images and distilled set, and where the clean vanilla run ended (0: clean COBRA's target, 1: vanilla's)."""

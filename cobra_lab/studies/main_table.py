@@ -1,5 +1,5 @@
-"""Main table (notebook 01, paper Table 1): datasets x IPC x methods (DC, DM, CAFE, IDC) x modes, FULL beside, the
-paper's numbers."""
+"""Main table (notebook 01, paper Table 1): datasets x IPC x methods (DC, DM, CAFE, IDC) x modes, the selection
+baselines and FULL beside, the paper's numbers."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,6 +7,7 @@ import pandas as pd
 from .. import paper
 from ..data.datasets import RENDERS, reference_rendered
 from ..errors import check_choice
+from ..methods.selection import selection_methods
 from .grids import STUDIES, base_grid
 from .tables import paper_difference, paper_only_table, results_table
 
@@ -15,9 +16,12 @@ ROWS = ["dataset", "ipc"]
 
 @STUDIES.register("01_main_table")
 def grid(profile: str, datasets: list[str], methods: list[str], modes: list[str], ipc: list[int],
-         seeds: list[int], runs: int | None = None, full: bool = True, render: str = "clean") -> list[dict]:
-    """Table 1: datasets x IPC x methods x modes, and FULL; ``render="reference"`` paints the sets the published
-    code paints otherwise with its pixels (the others are painted alike either way)."""
+         seeds: list[int], runs: int | None = None, full: bool = True, render: str = "clean",
+         baselines: bool = True) -> list[dict]:
+    """Table 1: datasets x IPC x methods x modes, and FULL; with ``baselines`` the selection baselines (IPC real
+    images per class, no mode) at each IPC too; ``render="reference"`` paints the sets the published code paints
+    otherwise with its pixels (the others are painted alike either way)."""
+    methods = list(dict.fromkeys([*methods, *selection_methods()])) if baselines else methods
     if check_choice("render", render, RENDERS) == "clean":
         return [base_grid(profile, datasets, methods, modes, ipc, seeds, runs, full)]
     repainted = set(reference_rendered())

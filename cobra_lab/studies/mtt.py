@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -14,6 +15,7 @@ from ..config import resolve
 from ..data.types import GroupedData
 from ..evaluate import test_subset
 from ..fairness import fairness_metrics
+from ..figure_style import colour_of, styled
 from ..methods import METHODS
 from ..methods.mtt import barycentric
 from ..nets import unflatten
@@ -22,7 +24,7 @@ from ..schema import typed
 from ..store import default_root
 from ..training import resolve_device
 from ..trajectories import Experts
-from .figures import METRIC_LABELS, MODE_COLOURS
+from .figures import BAND_ALPHA, METRIC_LABELS, line_handles
 from .grids import STUDIES, base_grid
 from .tables import cell_text, lowest, paper_text
 
@@ -95,22 +97,19 @@ def expert_gap(profile: str, dataset: str, ipc: int, seed: int, max_test: int | 
     return pd.DataFrame(rows)
 
 
+@styled
 def expert_gap_figure(frame: pd.DataFrame) -> Figure:
     """Accuracy and EOD_mean against the expert epoch: one line per trajectory (mean over experts, a band of
     their range)."""
     fig = Figure(figsize=(9.0, 3.6), layout="constrained")
     axes = fig.subplots(1, 2)
-    for (name, mode), lines in frame.groupby(["trajectory", "mode"], sort=False):
-        by_epoch = lines.groupby("epoch")
-        for ax, key in zip(axes, ("acc", "eod_mean")):
-            mean = by_epoch[key].mean()
-            ax.plot(mean.index, mean.to_numpy(), marker="o", color=MODE_COLOURS.get(mode, "gray"), label=name)
-            ax.fill_between(mean.index, by_epoch[key].min().to_numpy(), by_epoch[key].max().to_numpy(),
-                            color=MODE_COLOURS.get(mode, "gray"), alpha=0.15)
+    palette = {name: colour_of("", mode) for name, mode in zip(frame["trajectory"], frame["mode"])}
     for ax, key in zip(axes, ("acc", "eod_mean")):
+        sns.lineplot(frame, x="epoch", y=key, hue="trajectory", palette=palette, marker="o", markeredgecolor="none",
+                     estimator="mean", errorbar=("pi", 100), err_kws={"alpha": BAND_ALPHA}, ax=ax,
+                     legend=False)  # the band: from the lowest expert to the highest
         ax.set_xlabel("expert epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"test {METRIC_LABELS[key]}")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(handles=line_handles(palette), fontsize=8)
     return fig

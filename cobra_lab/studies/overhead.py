@@ -14,8 +14,8 @@ from ..bench.fake_data import RANDOM
 from ..bench.results import write_results
 from ..bench.step import measure_all, step_options
 from ..errors import UserError
+from ..figure_style import MODE_COLOURS, styled
 from ..store import default_root
-from .figures import MODE_COLOURS
 from .overhead_tables import paper_ratios
 
 # one tiny eager step per configuration at the smoke profile: checks the path only
@@ -77,6 +77,7 @@ def overhead_table(measurements: dict) -> pd.DataFrame:
                   "memory_ratio"]]
 
 
+@styled
 def overhead_figure(table: pd.DataFrame) -> Figure:
     """Step time and peak memory relative to vanilla against the number of groups G, per method; our engine
     solid, the reference-style loop dashed, the paper's COBRA (Table 13) dotted grey where it reports the method."""

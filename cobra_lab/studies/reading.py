@@ -8,7 +8,9 @@ import math
 import pandas as pd
 
 from ..config import FULL
-from .tables import METRIC_NAMES, MODE_ORDER
+from ..methods.selection import selection_methods
+from ..sweep import AGGREGATED
+from .tables import METRIC_NAMES, MODE_ORDER, variant_label
 
 OUTCOMES = ("below", "within the spread of", "above")
 
@@ -46,8 +48,7 @@ def sweep_sentence(agg: pd.DataFrame, knob: str, metric: str = "eod_max") -> str
     for (method, mode), rows in sorted(agg.groupby(["method", "mode"], sort=False),
                                        key=lambda item: (item[0][0] == FULL, MODE_ORDER.index(item[0][1])
                                                          if item[0][1] in MODE_ORDER else len(MODE_ORDER))):
-        label = "FULL" if method == FULL else f"{method.upper()} {mode}"
-        parts.append(f"{label} {_span(rows.sort_values(knob), knob, metric)}")
+        parts.append(f"{variant_label(method, mode)} {_span(rows.sort_values(knob), knob, metric)}")
     sentence = f"{name} (accuracy) along {knob}: " + "; ".join(parts) + "."
     for method in dict.fromkeys(agg.loc[agg["method"] != FULL, "method"]):
         rows = agg[agg["method"] == method]
@@ -77,6 +78,34 @@ def ranking_sentence(frame: pd.DataFrame, by: str, metric: str = "eod_max") -> s
         sentence += (f" {best[by]} is lowest {'beyond' if apart else 'but within'} the spread over evaluation nets "
                      f"and seeds of the next, {runner_up[by]}.")
     return sentence
+
+
+def baselines_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
+    """Each distilled variant against the selection baselines of its setting (same dataset, IPC, data and seed
+    count): in how many settings its EOD is below every baseline's and its accuracy above every baseline's."""
+    selection = agg["method"].isin(selection_methods())
+    distilled = agg[~selection & (agg["method"] != FULL)]
+    if distilled.empty or not selection.any():
+        return "No distilled set and selection baseline of one setting to compare."
+    settings = [column for column in agg.columns if column not in ("method", "mode", "seeds", *AGGREGATED)
+                and not column.endswith("_std")]
+    picked = agg[selection].groupby(settings, dropna=False, sort=False)
+    lowest_eod, highest_acc = picked[metric].min(), picked["acc"].max()
+    parts = []
+    for (method, mode), rows in distilled.groupby(["method", "mode"], sort=False):
+        keys = pd.MultiIndex.from_frame(rows[settings]) if len(settings) > 1 else pd.Index(rows[settings[0]])
+        shared = keys.isin(lowest_eod.index)
+        if not shared.any():
+            continue
+        eod, acc = rows[metric].to_numpy()[shared], rows["acc"].to_numpy()[shared]
+        fairer = int((eod < lowest_eod.reindex(keys[shared]).to_numpy()).sum())
+        better = int((acc > highest_acc.reindex(keys[shared]).to_numpy()).sum())
+        parts.append(f"{variant_label(method, mode)} lower EOD in {fairer}, higher accuracy in {better} of "
+                     f"{int(shared.sum())}")
+    names = " and ".join(variant_label(name, "") for name in dict.fromkeys(agg.loc[selection, "method"]))
+    return (f"Against picking real images at the same IPC ({names}), the settings where a distilled set has a lower "
+            f"{METRIC_NAMES.get(metric, metric)} than every baseline and a higher accuracy than every baseline: "
+            + "; ".join(parts) + ".")
 
 
 def objectives_sentence(dataset: str, method: str, ipc: int, profile: str) -> str:

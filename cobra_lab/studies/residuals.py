@@ -12,10 +12,10 @@ from ..accel.gradients import batch_cell_gradients
 from ..data.types import GroupedData
 from ..diagnostics import group_means, residual_table
 from ..evaluate import train_eval_net
+from ..figure_style import MODE_COLOURS, styled
 from ..sampling import cell_sample
 from ..store import RunDir
 from ..synset import SynSet, decoded
-from .figures import MODE_COLOURS
 from .grids import STUDIES, base_grid
 
 PAPER_COLUMNS = {"vanilla": "Vanilla", "fairdd": "FairDD", "cobra": "COBRA"}  # Table 5's printed column names
@@ -85,6 +85,7 @@ def paper_table5(methods: list[str] | None = None) -> pd.DataFrame:
                          for (method, dataset, k), columns in cells.items()])
 
 
+@styled
 def residual_figure(tables: dict[tuple[str, str], pd.DataFrame]) -> Figure:
     """Per distilled set, each class's worst-case residual of the vanilla target and of COBRA's barycenter."""
     fig = Figure(figsize=(4.2 * len(tables), 3.8), layout="constrained")

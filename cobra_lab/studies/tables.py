@@ -11,10 +11,16 @@ from pandas.io.formats.style import Styler
 
 from ..config import FULL
 from ..io import atomic_write_bytes
+from ..methods.selection import selection_methods
 from ..paper import PaperLookup
 
-METHOD_ORDER = ("dc", "dm", "cafe", "idc", FULL)  # the paper's Table 1 order
+METHOD_ORDER = ("dc", "dm", "cafe", "idc", *selection_methods(), FULL)  # the paper's Table 1 order, baselines last
 MODE_ORDER = ("vanilla", "fairdd", "cobra", FULL)
+
+
+def variant_label(method: str, mode: str) -> str:
+    """How a table, sentence or legend names a (method, mode): "DM cobra", "FULL", "RANDOM" (no mode)."""
+    return "FULL" if method == FULL else f"{method.upper()} {mode}".rstrip()
 
 
 def cell_text(eod: float, acc: float) -> str:
@@ -194,7 +200,7 @@ def summary_sentence(agg: pd.DataFrame, metric: str = "eod_max") -> str:
     distilled = agg[agg["method"] != FULL]
     parts = []
     for (method, mode), group in distilled.groupby(["method", "mode"], sort=False):
-        parts.append(f"{method.upper()} {mode} {group[metric].mean():.1f} ({group['acc'].mean():.1f} %)")
+        parts.append(f"{variant_label(method, mode)} {group[metric].mean():.1f} ({group['acc'].mean():.1f} %)")
     full = agg[agg["method"] == FULL]
     if len(full):
         parts.append(f"FULL {full[metric].mean():.1f} ({full['acc'].mean():.1f} %)")

@@ -16,7 +16,7 @@ from .io import write_failure
 from .paths import check_writable
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
-DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups", "render")
+DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups", "imputation", "render")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -55,6 +55,9 @@ def _add_bias_options(parser: argparse.ArgumentParser) -> None:
                         help="fraction rho of train group labels replaced by a wrong group, in [0, 1] (default 0)")
     parser.add_argument("--known-groups", type=_number, help="fraction eta of train group labels known, in (0, 1]; "
                         "the rest imputed by K-means (default 1)")
+    parser.add_argument("--imputation", help="how the unknown group labels are imputed: pixels_kmeans (default, the "
+                        "paper's: K-means on the flattened images, K = number of groups) or pooled_kmeans (K-means "
+                        "on 4x4-pooled channels, K = 4 x groups)")
     parser.add_argument("--render", help="clean (default); reference: the pixels the published FairDD / COBRA "
                         "code paints (cfmnist_bg, cdigits_bg: its background arithmetic overflows there); or shared: "
                         "every image painted alike whatever its group and every test image in every group, so "
@@ -86,7 +89,8 @@ def _table(title: str, counts: list[list[int]], rows: Sequence[str], cols: Seque
 
 def format_description(info: dict) -> str:
     """``GroupedData.describe()`` as readable text."""
-    shown = {key: value for key, value in info["params"].items() if key != "name" and (key, value) != ("content", None)}
+    shown = {key: value for key, value in info["params"].items()
+             if key != "name" and (key, value) not in (("content", None), ("imputation", None))}
     if shown.get("content"):
         shown["content"] = shown["content"][:12] + "..."  # the digest of a user's set's files (in full with --json)
     params = ", ".join(f"{key}={value}" for key, value in shown.items())

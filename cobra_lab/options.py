@@ -5,7 +5,8 @@ method declares its options beside its code. A check takes (dotted name, value) 
 normalised, or raises a one-line UserError. Two field flags shape run ids (``schema.identity``):
 
 - ``later``: the option was added after runs were first stored; at its default it is left out of run ids, so
-  the runs stored before it existed are still found;
+  the runs stored before it existed are still found; ``earlier`` names the values those runs were computed with
+  where they were not the default (left out of run ids too, so asking for one finds them);
 - ``execution``: the option changes how a run is computed, not what (results agree to float rounding, and the
   same value and seed give the same result): run ids hash its default whatever its value, or leave it out
   when it is also ``later``.
@@ -97,10 +98,11 @@ def sha256_digest(name: str, value: Any) -> str:
     return value
 
 
-def option(check: Check, default: Any = dataclasses.MISSING, *, later: bool = False,
+def option(check: Check, default: Any = dataclasses.MISSING, *, later: bool = False, earlier: tuple = (),
            execution: bool = False) -> Any:
     """A config field: its check, its default (none: the profile must set it) and its run-id flags."""
-    return field(default=default, metadata={"check": check, "later": later, "execution": execution})
+    return field(default=default, metadata={"check": check, "later": later, "earlier": earlier,
+                                            "execution": execution})
 
 
 # --- sections -------------------------------------------------------------------------------------------------
@@ -141,6 +143,11 @@ class Section:
     def flagged(cls, flag: str) -> dict:
         """The fields with ``flag`` (later, execution) set, with their defaults."""
         return {spec.name: spec.default for spec in fields(cls) if spec.metadata[flag]}
+
+    @classmethod
+    def unhashed(cls) -> dict[str, tuple]:
+        """The later fields, each with the values left out of run ids: its default and its earlier values."""
+        return {spec.name: (spec.default, *spec.metadata["earlier"]) for spec in fields(cls) if spec.metadata["later"]}
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in self.keys()}

@@ -139,7 +139,7 @@ def _check_combinations(config: RunConfig) -> None:
 
 def identity(config: dict) -> dict:
     """What a run id hashes: the config with its execution options at their defaults and its later options left
-    out where they sit at their defaults (see the module docstring)."""
+    out where they sit at their defaults or earlier values (see the module docstring)."""
     kept = copy.deepcopy(config)
     for cls in sections(config["method"]):
         section = kept.get(cls.name)
@@ -148,8 +148,8 @@ def identity(config: dict) -> dict:
         for key, default in cls.flagged("execution").items():
             if key in section:
                 section[key] = default
-        for key, default in cls.flagged("later").items():
-            if key in section and section[key] == default:
+        for key, values in cls.unhashed().items():
+            if key in section and section[key] in values:
                 del section[key]
     return kept
 

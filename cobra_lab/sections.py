@@ -29,6 +29,8 @@ class DataConfig(Section):
     group_noise: float = option(lambda name, value: value, 0.0)
     known_groups: float = option(lambda name, value: value, 1.0)
     render: str = option(lambda name, value: value, "clean", later=True)
+    # how unknown group labels are imputed (None where all are known); runs stored before it imputed pooled_kmeans
+    imputation: str | None = option(lambda name, value: value, None, later=True, earlier=("pooled_kmeans",))
     # a dataset of your own: the digest of its files, filled in when resolved, so a run of changed files is new
     content: str | None = option(optional(sha256_digest), None, later=True)
 

@@ -99,9 +99,26 @@ def test_paper_setting_files_expand_and_differences_are_named() -> None:
     assert set(paper) <= set(notebook_params("02_skew_gap"))  # papermill -f sets only the notebook's parameters
     assert differences_sentence("02_skew_gap", paper) == \
         "This run is the paper's setting (params/paper/02_skew_gap.yaml)."
+    reordered = {**paper, "methods": paper["methods"][::-1]}
+    assert differences_sentence("02_skew_gap", reordered) == differences_sentence("02_skew_gap", paper)
     ours = differences_sentence("02_skew_gap", {**paper, "dataset": "cfmnist_bg", "profile": "smoke"})
     assert ours.startswith("This run differs from the paper's setting in 2 parameters: profile 'smoke' (paper: "
                            "'paper'); dataset 'cfmnist_bg' (paper: 'cifar10s')")
+
+
+def test_every_notebook_with_a_paper_setting_says_how_this_run_differs() -> None:
+    """Right after its parameters, a study notebook with params/paper/<name>.yaml prints the sentence naming where
+    this run differs from the paper's setting."""
+    import nbformat
+
+    from cobra_lab.paths import repo_root
+
+    files = sorted((repo_root() / "params" / "paper").glob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        cells = nbformat.read(repo_root() / "notebooks" / f"{path.stem}.ipynb", as_version=4).cells
+        tagged = next(i for i, cell in enumerate(cells) if "parameters" in cell.metadata.get("tags", []))
+        assert f'print(differences_sentence("{path.stem}", globals()))' in cells[tagged + 1].source, path.stem
 
 
 def test_every_paper_file_holds_only_its_notebooks_parameters_and_expands() -> None:

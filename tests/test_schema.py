@@ -35,7 +35,9 @@ STORED_IDS = [
      "cfmnist_bg-dm-cobra-ipc10-quick-s0-aa28e7ce7a19", "cfmnist_bg-dm-cobra-ipc10-quick-s0-87a4cc89e8d3"),
     (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "data": {"skew": 0.7, "gap": 2}}),
      "cfmnist_bg-dm-cobra-ipc10-quick-s0-b1bf0f82ea6d", "cfmnist_bg-dm-cobra-ipc10-quick-s0-9975945a94f4"),
-    (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "data": {"known_groups": 0.25}}),
+    # stored when pooled K-means was the only imputation: asking for it by name finds the stored run
+    (("cfmnist_bg", "dm", "cobra", 10,
+      {"profile": "quick", "data": {"known_groups": 0.25, "imputation": "pooled_kmeans"}}),
      "cfmnist_bg-dm-cobra-ipc10-quick-s0-3092fc9aae54", "cfmnist_bg-dm-cobra-ipc10-quick-s0-2cc21276dcae"),
     (("cfmnist_bg", "dm", "cobra", 10, {"profile": "quick", "overrides": {"distill.discrepancy": "l1"}}),
      "cfmnist_bg-dm-cobra-ipc10-quick-s0-c22f1bcf2aaf", "cfmnist_bg-dm-cobra-ipc10-quick-s0-5e417ae7c127"),
@@ -99,6 +101,22 @@ def test_the_reference_render_is_another_run_and_synthetic_set() -> None:
     other = resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", data={"render": "reference"})
     assert config["data"]["render"] == "clean" and other["data"]["render"] == "reference"
     assert run_id(other) != run_id(config) and synset_id(other) != synset_id(config)
+
+
+def test_the_imputation_is_part_of_a_partial_label_run_only() -> None:
+    def config(data: dict) -> dict:
+        return resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", data=data)
+
+    clean, named = config({}), config({"imputation": "pooled_kmeans"})
+    assert clean["data"]["imputation"] is None and named["data"]["imputation"] is None  # nothing imputed
+    assert run_id(named) == run_id(clean)
+    pixels, pooled = config({"known_groups": 0.5}), config({"known_groups": 0.5, "imputation": "pooled_kmeans"})
+    assert pixels["data"]["imputation"] == "pixels_kmeans" and pooled["data"]["imputation"] == "pooled_kmeans"
+    assert run_id(pixels) != run_id(pooled) and synset_id(pixels) != synset_id(pooled)
+    assert run_id(config({"known_groups": 0.5, "imputation": "pixels_kmeans"})) == run_id(pixels)
+    with pytest.raises(UserError, match="^unknown imputation 'pixel_kmeans'; choose one of: pixels_kmeans, "
+                                        "pooled_kmeans$"):
+        config({"known_groups": 0.5, "imputation": "pixel_kmeans"})
 
 
 def test_profiles_are_completed_and_values_normalised() -> None:

@@ -11,7 +11,7 @@ from ..io import config_hash
 from . import bias
 from .cache import cached
 from .datasets import DATASETS, PIXEL_KEYS, RENDERS, Dataset, reference_rendered, shared_rendered
-from .groups import observe_groups
+from .groups import DEFAULT_IMPUTATION, IMPUTATIONS, observe_groups
 from .sources import data_root
 from .types import GroupedData, Split
 
@@ -20,8 +20,11 @@ CACHE_VERSION = "1"  # bump when a change alters the pixels or groups a given se
 
 def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float, semantic_gap: float,
                    group_noise: float, known_groups: float, seed: int, render: str = "clean",
-                   content: str | None = None) -> dict:
+                   content: str | None = None, imputation: str | None = None) -> dict:
     """Validated parameters with defaults filled in; a one-line UserError for any bad value.
+
+    ``imputation`` names how unknown groups are imputed (``groups.IMPUTATIONS``; None: the default, the paper's);
+    it is checked when given and resolved to None where every label is known (nothing is imputed there).
 
     ``content`` is the digest of a user's dataset's files (None: a built-in set): filled in when not given, and
     when given (a stored config), it must still be the digest of the files, else they changed since."""
@@ -46,6 +49,9 @@ def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float
     known_groups = check_range("known-groups", known_groups, 0, 1)
     if known_groups == 0:
         raise UserError("known-groups must be > 0: imputing groups needs some known labels, got 0")
+    if imputation is not None:
+        check_choice("imputation", imputation, IMPUTATIONS)
+    imputation = None if known_groups == 1 else imputation or DEFAULT_IMPUTATION
     digest = recipe.content()
     if content is not None and content != digest:
         raise UserError(f"content {content!r} is not the digest of {name}'s files now ({digest}): they changed "
@@ -53,7 +59,7 @@ def resolve_params(name: str, recipe: Dataset, *, skew: float | None, gap: float
                         f"content applies to datasets of your own (cobra-lab data add); {name} is built in")
     return {"name": name, "skew": skew, "gap": gap, "semantic_gap": semantic_gap,
             "group_noise": check_range("group-noise", group_noise, 0, 1), "known_groups": known_groups,
-            "seed": check_int("seed", seed, 0), "render": render, "content": digest}
+            "seed": check_int("seed", seed, 0), "render": render, "content": digest, "imputation": imputation}
 
 
 def _cache_path(root: str | os.PathLike | None, key: dict, suffix: str) -> Path:
@@ -63,9 +69,9 @@ def _cache_path(root: str | os.PathLike | None, key: dict, suffix: str) -> Path:
 
 
 def _without_clean(key: dict) -> dict:
-    """A cache key without ``render`` where it is clean and ``content`` where it is None (a built-in set), so the
-    caches built before they existed are found."""
-    defaults = (("render", "clean"), ("content", None))
+    """A cache key without ``render`` where it is clean, ``content`` where it is None (a built-in set) and
+    ``imputation`` where it is None (nothing imputed), so the caches built before they existed are found."""
+    defaults = (("render", "clean"), ("content", None), ("imputation", None))
     return {name: value for name, value in key.items() if (name, value) not in defaults}
 
 
@@ -89,15 +95,18 @@ def _split(pixels: dict[str, torch.Tensor], split: str, observed: torch.Tensor, 
 
 def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: float = 0.0,
          group_noise: float = 0.0, known_groups: float = 1.0, seed: int = 0, render: str = "clean",
-         content: str | None = None, root: str | os.PathLike | None = None, cache: bool = True) -> GroupedData:
+         content: str | None = None, imputation: str | None = None, root: str | os.PathLike | None = None,
+         cache: bool = True) -> GroupedData:
     """The dataset ``name`` with the given bias parameters, built once and then read from the data cache.
 
     Two cache files: the uint8 pixels keyed by (name, skew, gap, seed, and render where not clean, and the
     content digest of a user's set), and, only with group noise or partial labels, the observed train groups keyed
-    by every parameter but the semantic GAP (applied at load)."""
+    by every parameter but the semantic GAP (applied at load). ``imputation``: how unknown group labels are
+    imputed (``pixels_kmeans``, the default, or ``pooled_kmeans``; see ``groups``)."""
     recipe = DATASETS.build(name)
     params = resolve_params(name, recipe, skew=skew, gap=gap, semantic_gap=semantic_gap, group_noise=group_noise,
-                            known_groups=known_groups, seed=seed, render=render, content=content)
+                            known_groups=known_groups, seed=seed, render=render, content=content,
+                            imputation=imputation)
 
     def build_pixels() -> dict[str, torch.Tensor]:
         source = recipe.load_source(root, params["seed"])
@@ -110,7 +119,8 @@ def load(name: str, *, skew: float | None = None, gap: int = 0, semantic_gap: fl
 
         def build_groups() -> dict[str, torch.Tensor]:
             return {"a_observed": observe_groups(pixels["train_x"], pixels["train_a"], recipe.num_groups,
-                                                 params["group_noise"], params["known_groups"], params["seed"])}
+                                                 params["group_noise"], params["known_groups"], params["seed"],
+                                                 params["imputation"])}
 
         group_key = _without_clean({key: value for key, value in params.items() if key != "semantic_gap"})
         observed = cached(_cache_path(root, group_key, "-groups"), ("a_observed",), build_groups,

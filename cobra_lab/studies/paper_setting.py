@@ -21,6 +21,14 @@ def paper_params(name: str) -> dict:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
 
 
+def same_setting(ours: object, papers: object) -> bool:
+    """Whether a parameter's value is the paper's; lists in another order count as the same (a grid's order
+    changes only the order of its runs)."""
+    if isinstance(ours, list) and isinstance(papers, list):
+        return sorted(map(repr, ours)) == sorted(map(repr, papers))
+    return ours == papers
+
+
 def differences_sentence(name: str, params: dict) -> str:
     """One sentence: the parameters of this run (``params``, say a notebook's globals) that differ from the
     paper's setting, each with the paper's value, and how to ask for the paper's."""
@@ -28,7 +36,7 @@ def differences_sentence(name: str, params: dict) -> str:
     if not paper:
         return f"The paper runs no grid of its own for {name}."
     differing = [f"{key} {params[key]!r} (paper: {value!r})" for key, value in paper.items()
-                 if key not in IGNORED and key in params and params[key] != value]
+                 if key not in IGNORED and key in params and not same_setting(params[key], value)]
     if not differing:
         return f"This run is the paper's setting (params/paper/{name}.yaml)."
     return (f"This run differs from the paper's setting in {len(differing)} parameter"

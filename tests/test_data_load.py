@@ -42,7 +42,7 @@ def test_split_types_and_params(cfmnist_bg: GroupedData) -> None:
         assert -1.0 <= float(split.x.min()) and float(split.x.max()) <= 1.0  # mean = std = 0.5
     assert cfmnist_bg.params == {"name": "cfmnist_bg", "skew": 0.9, "gap": 0, "semantic_gap": 0.0,
                                  "group_noise": 0.0, "known_groups": 1.0, "seed": 0, "render": "clean",
-                                 "content": None}
+                                 "content": None, "imputation": None}  # every group label known: none imputed
     assert cfmnist_bg.class_names[0] == "T-shirt/top" and len(cfmnist_bg.group_names) == 10
 
 

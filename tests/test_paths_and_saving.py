@@ -46,3 +46,15 @@ def test_save_figure_format_follows_suffix(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         save_figure(figure, tmp_path / "f.unknown")
     assert list(tmp_path.iterdir()) == [tmp_path / "f.svg"]
+
+
+def test_the_conda_environment_installs_every_dependency() -> None:
+    """environment.yml (for conda users) names every package pyproject.toml depends on, with the same pins."""
+    import yaml
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    root = repo_root()
+    needed = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    conda = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
+    pip = next(entry["pip"] for entry in conda if isinstance(entry, dict))
+    assert sorted(set(needed) - set(pip)) == []

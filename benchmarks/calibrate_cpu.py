@@ -4,7 +4,8 @@ For one backbone, distills each mode once to the largest budget, evaluates the s
 ladder as a run of the store (outputs/, so a re-run recomputes nothing and an interrupted one goes on), and prints
 one line per (mode, budget): EOD_max, EOD_mean, accuracy, distill and evaluation seconds, the paper's cell and
 whether ours lands near it (EOD_max within 1.5x, accuracy at most 3 points below, distill + evaluate within
-the time limit). The last line is ``smallest budget near the paper: <k>`` (or ``none``).
+the time limit; "no paper cell" where the paper reports none). The last line is ``smallest budget near the
+paper: <k>`` (or ``none``, saying so where the paper reports no cell).
 ``--json`` writes the rows to a results file and the figure (budget against each metric, the paper dashed)
 beside it as a PNG, after every row.
 """
@@ -59,7 +60,8 @@ def row_line(row: pd.Series, near: bool) -> str:
     """One printed row: mode, budget, our cell, the paper's and the verdict."""
     return (f"{row['mode']:<8} {row['budget']:>6} it: EOD_max {row['eod_max']:6.2f} EOD_mean {row['eod_mean']:6.2f} "
             f"acc {row['acc']:6.2f} | distill {row['distill_seconds']:6.1f} s eval {row['eval_seconds']:6.1f} s | "
-            f"paper {row['paper_eod_max']:6.2f} ({row['paper_acc']:5.1f}) | {'near' if near else 'far'}")
+            f"paper {row['paper_eod_max']:6.2f} ({row['paper_acc']:5.1f}) | "
+            f"{'no paper cell' if pd.isna(row['paper_eod_max']) else 'near' if near else 'far'}")
 
 
 def save(table: pd.DataFrame, args: argparse.Namespace, ladder: Ladder) -> None:
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         sys.exit(f"calibrate_cpu: {error}")
     chosen = smallest_budget(table, time_limit=args.time_limit)
-    print(f"smallest budget near the paper: {chosen if chosen is not None else 'none'}")
+    unreported = " (the paper reports no cell here)" if table["paper_eod_max"].isna().all() else ""
+    print(f"smallest budget near the paper: {chosen if chosen is not None else 'none'}{unreported}")
     return 0
 
 

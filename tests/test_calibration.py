@@ -39,7 +39,8 @@ def test_the_script_writes_results_and_figure_and_a_rerun_recomputes_nothing(scr
     assert all(set(COLUMNS) <= set(row) and row["paper_eod_max"] is None for row in record["rows"])
     assert record["smallest_budget_near_paper"] is None  # the paper reports no cdigits_bg cell
     assert results.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(first) == 6 and first[-1] == "smallest budget near the paper: none"
+    assert len(first) == 6 and first[-1] == "smallest budget near the paper: none (the paper reports no cell here)"
+    assert all(line.endswith("| no paper cell") for line in first[1:-1])
 
     ladder = Ladder("dm", (1, 3), "cdigits_bg", 2, profile="smoke", modes=("cobra",))
     short = RunDir(ladder.config("cobra", 1), store)

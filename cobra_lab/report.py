@@ -7,12 +7,12 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import papermill
 from nbconvert import HTMLExporter
 
 from .audit import load_audits, run_baselines
 from .errors import UserError
 from .io import atomic_write_text
+from .notebook_run import execute_notebook
 from .paths import check_writable, repo_root
 
 NOTEBOOK = repo_root() / "notebooks" / "15_audit.ipynb"
@@ -45,14 +45,8 @@ def write_report(run_ids: list[str], out: str | Path, results: str | Path | None
     root = str(audits[0].run.root)
     with tempfile.TemporaryDirectory(prefix="cobra-report-") as folder:
         executed = Path(folder) / NOTEBOOK.name
-        try:
-            papermill.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="python3", cwd=str(repo_root()),
-                                       progress_bar=progress, parameters={
-                                           "run_ids": list(run_ids), "results": root,
-                                           "out_dir": str(Path(folder) / "figures")})
-        except papermill.PapermillExecutionError as error:
-            raise UserError(f"the report notebook failed in cell {error.exec_count}: {error.ename}: "
-                            f"{error.evalue}") from None
+        execute_notebook(NOTEBOOK, executed, {"run_ids": list(run_ids), "results": root,
+                                              "out_dir": str(Path(folder) / "figures")}, progress)
         notebook = nbformat.read(executed, as_version=4)
     title = "Fairness audit: " + ", ".join(audit.label for audit in audits)
     return atomic_write_text(out, to_html(notebook, title))

@@ -14,6 +14,7 @@ from typing import NoReturn
 from .errors import StoreWriteFailed, UserError
 from .io import write_failure
 from .paths import check_writable
+from .reproduction.command import add_reproduce_commands
 
 IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 DATA_OPTIONS = ("skew", "gap", "semantic_gap", "group_noise", "known_groups", "imputation", "render")
@@ -338,8 +339,8 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=_report)
 
 
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [add_data_commands, add_run_commands,
-                                                                     add_sweep_commands, add_report_commands]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_data_commands, add_run_commands, add_sweep_commands, add_report_commands, add_reproduce_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ ROOT = repo_root()
 PREFIXES = ("cobra-lab ", "papermill ", "python benchmarks/", "make ")
 ELIDED_RUN = ["--dataset", "cdigits_bg", "--method", "dm", "--ipc", "1"]  # what `cobra-lab run ...` stands for here
 OWN_EXAMPLE, OWN_PER_CLASS = "my_digits", 30  # the README's own dataset, as its `data example` line writes it
+REPRODUCED = ("03_semantic_gap", "09_discrepancy")  # what `cobra-lab reproduce ...` stands for here
 TINY_GRID = {"grid": {"profile": "smoke", "datasets": ["cdigits_bg"], "methods": ["dm"], "modes": ["vanilla"],
                       "ipc": [1], "set": {"distill.iterations": 1, "eval.epochs": 1}}}
 
@@ -100,6 +101,12 @@ def smoke_argv(command: str, ray_address: str | None = None) -> list[str]:
         options = next(index for index, token in enumerate(argv) if token.startswith("--"))
         return ["report", *ids, *argv[options:], "--quiet"]
     argv = [part for token in argv for part in (ELIDED_RUN if token == "..." else [token])]
+    if argv[0] == "reproduce":  # two small studies at the smoke profile, with the notebook tests' grids
+        kept = [token for token in argv[1:] if token in ("--dry-run",)]
+        small = [f"--param={name[:2]}.{key}={json.dumps(value)}" for name in REPRODUCED
+                 for key, value in SMOKE_OVERRIDES[name].items()]
+        return ["reproduce", "--profile", "smoke", "--studies", *(name[:2] for name in REPRODUCED), *small, *kept,
+                "--quiet"]
     if argv[0] == "run":
         smoke = load_profile("smoke")["methods"][argv[argv.index("--method") + 1]]
         reset = [f"--set={key}={json.dumps(get_dotted(smoke, key))}" for key in re.findall(r"--set (\S+)=", command)]

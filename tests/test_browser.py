@@ -114,18 +114,24 @@ def lab(tmp_path_factory: pytest.TempPathFactory, study_store: Path, session_dat
             server.wait()
 
 
-@pytest.fixture(scope="module")
-def browser(lab, tmp_path_factory: pytest.TempPathFactory):
-    """Headless Chromium with a fresh profile, driven through Debian's chromedriver."""
+def start_chromium(profile: Path):
+    """Headless Chromium with the fresh profile folder ``profile``, driven through Debian's chromedriver."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(lab, tmp_path_factory: pytest.TempPathFactory):
+    """Headless Chromium for the JupyterLab tests."""
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"))
     yield driver
     driver.quit()
 

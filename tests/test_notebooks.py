@@ -15,6 +15,7 @@ from data_needs import uses_fashion_mnist
 
 from cobra_lab import claims, plots, studies
 from cobra_lab.paths import repo_root
+from cobra_lab.reproduction.plan import spec as reproduction_spec
 
 NOTEBOOKS = sorted((repo_root() / "notebooks").glob("*.ipynb"))
 # Smaller grids for the suite's time budget: the same code paths, fewer settings (the defaults also run under
@@ -31,6 +32,8 @@ SMOKE_OVERRIDES = {"01_main_table": {"modes": ["vanilla", "cobra"]},
                    "13_overhead": {"groups": [2], "memory": False, "dataset": "cdigits_bg",
                                    "natural_datasets": ["cdigits_bg", "bffhq"]},
                    "12_interventions": {"compared": ["vanilla", "RF", "DF", "MF"]}}
+SMOKE_OVERRIDES["16_reproduction"] = {"studies": ["09"],  # one study, with its notebook's smaller grid
+                                      "overrides": {"09_discrepancy": SMOKE_OVERRIDES["09_discrepancy"]}}
 # A cell draws a figure when it calls a figure-building function of cobra_lab.plots or of a study module (or
 # cobra_lab.studies.figures), saves one, or shows the explorer.
 FIGURE_MODULES = [plots, *(module for module in vars(studies).values()
@@ -81,8 +84,11 @@ def test_parameter_file_matches(path: Path) -> None:
 
 
 def needing_data(paths: list[Path]) -> list:
-    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks marked as needing its files."""
-    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist] if uses_fashion_mnist(parameters(path))
+    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks (the reproduction: on its
+    stand-in) marked as needing its files."""
+    stand_in = {"dataset": reproduction_spec()["stand_in"]}
+    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist]
+                         if uses_fashion_mnist(stand_in if path.stem == "16_reproduction" else parameters(path))
                          else []) for path in paths]
 
 

@@ -1,0 +1,169 @@
+"""cobra-lab reproduce: the plan (stand-ins, IPCs that fit, picked studies), ours beside the paper's cells, and a
+smoke reproduction of two studies whose page is re-made from the store with nothing recomputed."""
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cobra_lab import paper
+from cobra_lab.cli import main
+from cobra_lab.errors import UserError
+from cobra_lab.notebook_run import notebook_title
+from cobra_lab.reproduction.command import study_overrides
+from cobra_lab.reproduction.compare import paper_comparison
+from cobra_lab.reproduction.execute import dry_run_lines, notebook_path, reproduce
+from cobra_lab.reproduction.page import findings, read_overview, read_record
+from cobra_lab.reproduction.plan import pick_studies, plan, spec, study_names, study_plan
+
+STUDIES = ["03", "09"]
+SMALL = {"03_semantic_gap": {"gammas": [1, 4], "full": False}, "09_discrepancy": {"discrepancies": ["sq", "l2"]}}
+
+
+def test_every_study_of_the_paper_has_a_section() -> None:
+    shown = {spec()["studies"][name]["shows"] for name in study_names()}
+    tables = {f"Table {n}" for n in (1, 2, 3, 4, 5, 10, 13, 15, 16, 17, 18, 19)}
+    assert shown >= tables | {"Figure 3"}, sorted(tables | {"Figure 3"} - shown)
+
+
+def test_studies_are_picked_by_number_or_name_in_page_order() -> None:
+    assert pick_studies(["09", "03_semantic_gap"]) == [n for n in study_names() if n[:2] in ("03", "09")]
+    assert pick_studies(None) == study_names()
+    with pytest.raises(UserError, match="no study '99'"):
+        pick_studies(["99"])
+
+
+def test_a_download_is_replaced_by_the_stand_in_and_a_large_ipc_by_10(tmp_path: Path) -> None:
+    skew_gap = study_plan("02_skew_gap", "cpu", tmp_path)
+    assert skew_gap.params["dataset"] == spec()["stand_in"] and skew_gap.paper["dataset"] == "cifar10s"
+    assert skew_gap.params["ipc"] == 10 and skew_gap.paper["ipc"] == 50
+    assert skew_gap.replaced() == {"dataset": ("cifar10s", spec()["stand_in"]), "ipc": (50, 10)}
+    assert {config["ipc"] for config in skew_gap.configs if config["method"] != "full"} == {10}
+    assert skew_gap.params["runs"] is None  # the profile's evaluation nets
+    main_table = study_plan("01_main_table", "smoke", tmp_path)  # smoke fits every paper IPC
+    assert main_table.params["ipc"] == [10, 50, 100] and main_table.params["datasets"] == ["cfmnist_fg", "cfmnist_bg"]
+
+
+def test_shared_runs_count_once_and_bad_overrides_are_one_line(tmp_path: Path) -> None:
+    from cobra_lab.reproduction.plan import unique_configs
+
+    plans = plan("smoke", ["02", "10"], tmp_path)
+    assert len(unique_configs(plans)) <= sum(len(study.configs) for study in plans)
+    with pytest.raises(UserError, match="has no parameter 'gammaz'"):
+        plan("smoke", ["03"], tmp_path, {"03_semantic_gap": {"gammaz": [1]}})
+    with pytest.raises(UserError, match="unknown studies: 77_x"):
+        plan("smoke", ["03"], tmp_path, {"77_x": {}})
+
+
+def test_ours_stands_beside_the_paper_s_cell_of_our_dataset_else_of_the_one_ours_stands_in_for() -> None:
+    rows = pd.DataFrame([{"dataset": dataset, "method": "dm", "mode": mode, "ipc": 10, "seed": 0,
+                          "distill.discrepancy": discrepancy, "acc": 50.0, "acc_std": 1.0, "eod_max": 20.0,
+                          "eod_max_std": 2.0, "status": "done"}
+                         for dataset in ("cfmnist_bg", "cdigits_bg")
+                         for mode, discrepancy in [("cobra", "l2"), ("cobra", "sq"), ("vanilla", "sq")]])
+    comparison = paper_comparison(rows, 4, ["cifar10s"])
+    for ours, papers in [("cfmnist_bg", "cfmnist_bg"), ("cdigits_bg", "cifar10s")]:  # Table 4 reports cfmnist_bg
+        l2 = comparison[(comparison["setting"] == f"dataset {ours}, discrepancy l2")].iloc[0]
+        expected = paper.reported(4, dataset=papers, ipc=10, method="dm", mode="cobra", discrepancy="l2")
+        assert l2["paper_dataset"] == papers and l2["eod_paper"] == expected.eod
+        assert l2["eod_diff"] == pytest.approx(20.0 - expected.eod)
+        assert math.isnan(l2["acc_paper"])  # Table 4 prints EOD only
+    assert comparison[comparison["mode"] == "vanilla"]["eod_paper"].isna().all()  # Table 4 has no vanilla column
+    # neither our dataset nor the one named as the paper's is in Table 4: no cell
+    assert paper_comparison(rows, 4, ["cdigits_fg"]).query("dataset_ours == 'cdigits_bg'")["eod_paper"].isna().all()
+
+
+def test_the_findings_list_every_claim_that_fails_here(tmp_path: Path) -> None:
+    folder = tmp_path / "02_skew_gap"
+    folder.mkdir()
+    pd.DataFrame([{"claim": "COBRA is lowest", "paper": "Table 2", "numbers": "cobra 9 vs vanilla 3",
+                   "verdict": "fails", "why": ""},
+                  {"claim": "Vanilla rises", "paper": "Table 2", "numbers": "3 to 9", "verdict": "holds", "why": ""}]
+                 ).to_csv(folder / "claims.csv", index=False)
+    text = findings([folder])
+    assert "1 of the paper's claims fails here" in text and "**COBRA is lowest** (02_skew_gap" in text
+    assert "cobra 9 vs vanilla 3" in text and "Vanilla rises" not in text
+    (folder / "claims.csv").unlink()
+    assert "No claim of the paper fails here." in findings([folder])
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory, study_env: Path) -> tuple[Path, Path, float]:
+    """Two studies reproduced at the smoke profile in the shared store: the page's HTML file and its folder."""
+    page = tmp_path_factory.mktemp("reproduction") / "page"
+    started = time.perf_counter()
+    html = reproduce("smoke", STUDIES, page=page, overrides=SMALL, progress=False)
+    return html, study_env, time.perf_counter() - started
+
+
+@pytest.mark.requires_fashion_mnist
+def test_the_page_has_each_study_with_numbers_claims_figures_and_command(reproduced) -> None:
+    html, store, _ = reproduced
+    markdown = html.with_suffix(".md").read_text()
+    for study in ("03_semantic_gap", "09_discrepancy"):
+        section = markdown.split(f"## {notebook_title(notebook_path(study))}")[1].split("\n## ")[0]
+        first = section.strip().splitlines()[0]
+        assert first.startswith("C-FMNIST (BG) stands in for the paper's CIFAR10-S"), first
+        argv = shlex.split(re.search(r"Made by `([^`]+)`", section).group(1))  # the command makes this section
+        assert argv[:6] == ["cobra-lab", "reproduce", "--profile", "smoke", "--studies", study[:2]]
+        assert study_overrides([argv[i + 1] for i, token in enumerate(argv) if token == "--param"]) == \
+            {study: SMALL[study]}
+        assert "### The paper's claims, checked here" in section and "### Ours beside the paper" in section
+        for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", section):
+            assert (html.parent / image).stat().st_size > 0
+    table4 = pd.read_csv(html.parent / "results" / "09_discrepancy" / "comparison.csv")
+    matched = table4.dropna(subset=["eod_paper"])
+    assert len(matched) and (matched["eod_diff"] == matched["eod_ours"] - matched["eod_paper"]).all()
+    overview = read_overview(html.parent)
+    assert list(overview["study"]) == ["09_discrepancy", "03_semantic_gap"]  # the page's order: Table 4, Table 19
+    claimed = int(overview[["holds", "fails", "within noise", "not measured"]].sum().sum())
+    holds = int(overview["holds"].sum())
+    assert f"{holds} of the paper's {claimed} claims {'holds' if holds == 1 else 'hold'} here" in markdown
+    assert '<img src="verdicts.png"' in html.read_text()
+
+
+@pytest.mark.requires_fashion_mnist
+def test_the_page_is_remade_from_the_store_in_under_a_minute_with_the_same_numbers(reproduced, tmp_path) -> None:
+    html, store, _ = reproduced
+    folders = [store / "reproduction" / "smoke" / name for name in ("09_discrepancy", "03_semantic_gap")]
+    before = [read_record(folder)["finished_at"] for folder in folders]
+    lines = dry_run_lines(plan("smoke", STUDIES, store / "reproduction", SMALL), store)
+    counts = [re.search(r"(\d+) (?:distinct )?runs.*?(\d+) stored", line).groups() for line in lines]
+    assert all(runs == stored != "0" for runs, stored in counts), lines
+    assert all("notebook done" in line for line in lines[:-1]), lines
+    started = time.perf_counter()
+    again = reproduce("smoke", STUDIES, page=tmp_path / "page", overrides=SMALL, progress=False)
+    assert time.perf_counter() - started < 60
+    assert [read_record(folder)["finished_at"] for folder in folders] == before  # no notebook ran again
+    assert again.with_suffix(".md").read_text() == html.with_suffix(".md").read_text()
+
+
+@pytest.mark.requires_fashion_mnist
+def test_the_page_opens_in_chromium_with_every_image_loaded(reproduced, tmp_path: Path) -> None:
+    from test_browser import missing_browser, start_chromium
+
+    if reason := missing_browser():
+        pytest.skip(reason)
+    html, _, _ = reproduced
+    driver = start_chromium(tmp_path / "chromium")
+    try:
+        driver.get(html.as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth]);")
+        headings = driver.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);")
+    finally:
+        driver.quit()
+    assert len(images) >= 3 and all(width > 0 for _, width in images), images  # the verdicts and each study's
+    assert headings == ["Findings of our own",
+                        *(notebook_title(notebook_path(name)) for name in ("09_discrepancy", "03_semantic_gap"))]
+
+
+def test_a_bad_study_is_one_line_and_exit_2(capsys: pytest.CaptureFixture) -> None:
+    assert main(["reproduce", "--studies", "99", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no study '99'" in err

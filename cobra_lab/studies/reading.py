@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from ..claims import outcome
 from ..config import FULL
 from ..methods.selection import selection_methods
 from ..sweep import AGGREGATED
@@ -34,8 +35,7 @@ def compare(ours: pd.Series, reference: pd.Series, metric: str) -> str:
     """Where ``ours``'s EOD stands against ``reference``'s: below, within the spread of, or above it, the spread
     being the two results' standard deviations over evaluation nets and seeds, combined."""
     spread = math.hypot(float(ours[f"{metric}_std"]), float(reference[f"{metric}_std"]))
-    difference = float(ours[metric]) - float(reference[metric])
-    return OUTCOMES[0] if difference < -spread else OUTCOMES[2] if difference > spread else OUTCOMES[1]
+    return OUTCOMES[1 - outcome(float(reference[metric]) - float(ours[metric]), spread)]  # below: the claimed way
 
 
 def sweep_sentence(agg: pd.DataFrame, knob: str, metric: str = "eod_max") -> str:

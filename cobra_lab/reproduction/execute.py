@@ -22,12 +22,12 @@ from ..notebook_run import execute_notebook, notebook_title
 from ..paths import repo_root
 from ..store import default_root, run_id
 from ..sweep import run_grid
-from .compare import paper_comparison
 from .page import read_record, write_page
 from .plan import StudyPlan, plan, stored_count, unique_configs
 
 RECORD = "reproduction.json"
-COMPARISON = "comparison.csv"
+RECORD_FORMAT = 1  # a record of another format (or none) has its study's notebook executed again
+RUNS = "reproduction_runs.csv"  # the study's rows of the reproduction's sweep, beside its record
 
 
 def command(study: StudyPlan) -> str:
@@ -59,7 +59,8 @@ def _paper_datasets(study: StudyPlan) -> list[str]:
 def _recorded(study: StudyPlan) -> dict | None:
     """The study's record where its notebook already ran with exactly the planned parameters, else None."""
     record = read_record(Path(study.params["out_dir"]))
-    return record if record and record.get("params") == study.params else None
+    matches = record and record.get("format") == RECORD_FORMAT and record.get("params") == study.params
+    return record if matches else None
 
 
 def dry_run_lines(plans: list[StudyPlan], root: Path) -> list[str]:
@@ -75,13 +76,13 @@ def dry_run_lines(plans: list[StudyPlan], root: Path) -> list[str]:
 
 
 def _record_study(study: StudyPlan, rows: pd.DataFrame, notebook_seconds: float) -> dict:
-    """Write the study's comparison with the paper and its record; returns the record."""
+    """Write the study's rows of the sweep and its record (what the page reads); returns the record."""
     out = Path(study.params["out_dir"])
-    if len(rows):
-        comparison = paper_comparison(rows, _table_number(study.shows), _paper_datasets(study))
-        atomic_write_bytes(out / COMPARISON, comparison.to_csv(index=False).encode())
+    atomic_write_bytes(out / RUNS, rows.to_csv(index=False).encode())
     runs_seconds = float(rows["seconds"].fillna(0).sum()) if len(rows) else 0.0
-    record = {"study": study.name, "shows": study.shows, "title": notebook_title(notebook_path(study.name)),
+    record = {"format": RECORD_FORMAT, "study": study.name, "shows": study.shows,
+              "title": notebook_title(notebook_path(study.name)), "table": _table_number(study.shows),
+              "paper_datasets": _paper_datasets(study),
               "params": study.params, "paper": study.paper,
               "replaced": {key: list(pair) for key, pair in study.replaced().items()},
               "command": command(study),

@@ -15,6 +15,7 @@ from ..claims import VERDICTS
 from ..io import atomic_write_bytes, atomic_write_text
 from ..plots import save_figure
 from ..studies.label_noise import dilution_sentence
+from .compare import paper_comparison
 from .figure import verdicts_figure
 from .plan import dataset_name
 
@@ -119,7 +120,9 @@ def study_section(folder: Path, record: dict, page: Path) -> tuple[str, dict[str
     """One study's Markdown section (its figures and results files copied under ``page``) and its claim counts."""
     name = record["study"]
     claims = _read_csv(folder / "claims.csv")
-    comparison = _read_csv(folder / "comparison.csv")
+    runs = _read_csv(folder / "reproduction_runs.csv")
+    comparison = paper_comparison(runs, record["table"], record["paper_datasets"]) if runs is not None and len(runs) \
+        else None
     parts = [f"## {record['title']}", *setting_lines(record),
              f"Profile `{record['params']['profile']}`; {record['runs']} runs; "
              f"wall time {_duration(record['wall_seconds'])} "
@@ -144,6 +147,9 @@ def study_section(folder: Path, record: dict, page: Path) -> tuple[str, dict[str
         target = page / "results" / name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+    if comparison is not None:
+        results.append(atomic_write_bytes(page / "results" / name / "comparison.csv",
+                                          comparison.to_csv(index=False).encode()))
     parts.append("Results files: " + ", ".join(f"[{path.name}](results/{name}/{path.name})" for path in results))
     return "\n\n".join(parts), claims_counts(claims)
 

@@ -35,11 +35,11 @@ def read_record(folder: Path) -> dict | None:
         return None
 
 
-def _number(value: float, spread: float = math.nan, digits: int = 1) -> str:
-    """``value ± spread`` (the spread where known), blank for NaN."""
+def _number(value: float, spread: float = math.nan, digits: int = 1, sign: bool = False) -> str:
+    """``value ± spread`` (the spread where known; ``sign``: always a sign), blank for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = f"{value:.{digits}f}"
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return text if spread is None or math.isnan(spread) else f"{text} ± {spread:.{digits}f}"
 
 
@@ -56,10 +56,10 @@ def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
         "setting": comparison["setting"].fillna(""), "method": comparison["method"], "mode": comparison["mode"],
         "EOD ours": [_number(v, s) for v, s in zip(comparison["eod_ours"], comparison["eod_ours_std"])],
         "EOD paper": [_number(v, s) for v, s in zip(comparison["eod_paper"], comparison["eod_paper_std"])],
-        "EOD diff": [_number(v) for v in comparison["eod_diff"]],
+        "EOD diff": [_number(v, sign=True) for v in comparison["eod_diff"]],
         "Acc ours": [_number(v, s) for v, s in zip(comparison["acc_ours"], comparison["acc_ours_std"])],
         "Acc paper": [_number(v, s) for v, s in zip(comparison["acc_paper"], comparison["acc_paper_std"])],
-        "Acc diff": [_number(v) for v in comparison["acc_diff"]]})
+        "Acc diff": [_number(v, sign=True) for v in comparison["acc_diff"]]})
 
 
 def comparison_sentence(comparison: pd.DataFrame) -> str:
@@ -142,7 +142,8 @@ def study_section(folder: Path, record: dict, page: Path) -> tuple[str, dict[str
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(figure, target)
         parts.append(f"![{name}: {figure.stem}](figures/{name}/{figure.name})")
-    results = sorted(path for path in folder.iterdir() if path.suffix in RESULTS_SUFFIXES)
+    results = sorted(path for path in folder.iterdir()
+                     if path.suffix in RESULTS_SUFFIXES and path.name != "comparison.csv")  # the page writes its own
     for path in results:
         target = page / "results" / name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -170,8 +171,10 @@ def read_overview(page: Path) -> pd.DataFrame:
 def overview_sentence(table: pd.DataFrame) -> str:
     """How many of the paper's claims hold here, and how the others ended."""
     total = {verdict: int(table[verdict].sum()) for verdict in VERDICTS}
-    return (f"{total['holds']} of the paper's {sum(total.values())} claims {'holds' if total['holds'] == 1 else 'hold'}"
-            f" here, over {len(table)} studies; "
+    claimed = sum(total.values())
+    return (f"{total['holds']} of the paper's {claimed} claim{'' if claimed == 1 else 's'} "
+            f"{'holds' if total['holds'] == 1 else 'hold'} here, over {len(table)} "
+            f"stud{'y' if len(table) == 1 else 'ies'}; "
             + ", ".join(f"{total[verdict]} {verdict}" for verdict in VERDICTS if verdict != "holds") + ".")
 
 
@@ -181,7 +184,8 @@ def summary(records: list[dict], table: pd.DataFrame) -> str:
     machine = records[0]["machine"] if records else {}
     return "\n\n".join([
         "# The COBRA paper, reproduced with cobra-lab",
-        f"Profile {', '.join(profiles)}; {len(records)} studies on {machine.get('cpu', '?')} "
+        f"Profile {', '.join(profiles)}; {len(records)} stud{'y' if len(records) == 1 else 'ies'} on "
+        f"{machine.get('cpu', '?')} "
         f"({machine.get('cpus', '?')} CPUs{', ' + machine['gpu'] if machine.get('gpu') else ''}), torch "
         f"{machine.get('torch', '?')}. Each section names the command that made it; the same command re-makes "
         f"this page from the stored runs.",

@@ -23,11 +23,22 @@ RUN = ["run", "--dataset", "cdigits_bg", "--method", "dm", "--mode", "cobra", "-
 COMPILED = ["--set", "distill.compile=true"]
 
 
+def started(args: list[str], out: Path, cache: Path, **env: str) -> subprocess.Popen:
+    """``cobra-lab <args> --out <out>`` started in a fresh process compiling into ``cache``."""
+    environment = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), **env}
+    return subprocess.Popen([sys.executable, "-m", "cobra_lab.cli", *args, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def finished(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    """What a ``started`` process printed, once it has ended."""
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 def cli(args: list[str], out: Path, cache: Path, **env: str) -> subprocess.CompletedProcess:
     """``cobra-lab <args> --out <out>`` in a fresh process compiling into ``cache``."""
-    environment = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), **env}
-    return subprocess.run([sys.executable, "-m", "cobra_lab.cli", *args, "--out", str(out)], capture_output=True,
-                          text=True, env=environment, timeout=600)
+    return finished(started(args, out, cache, **env))
 
 
 def metrics_of(done: subprocess.CompletedProcess) -> dict:
@@ -42,8 +53,21 @@ def warnings_in(stderr: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def compiled_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
-    """One compiled smoke run into an empty compiler cache: the cache folder, the run's metrics and its stderr."""
+def run_without_compiler(tmp_path_factory: pytest.TempPathFactory):
+    """The compiled run with CXX naming no compiler, started in the background (beside the compiling run, which
+    keeps one core busy tracing): its process."""
+    folder = tmp_path_factory.mktemp("no_compiler")
+    process = started(RUN + COMPILED, folder / "out", folder / "cache", CXX=str(folder / "no-such-g++"))
+    yield process
+    if process.poll() is None:  # its test did not run
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
+def compiled_run(tmp_path_factory: pytest.TempPathFactory, run_without_compiler) -> tuple[Path, dict, str]:
+    """One compiled smoke run into an empty compiler cache: the cache folder, the run's metrics and its stderr
+    (the run without a compiler is started first, so the two run side by side)."""
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         pytest.skip("no C++ compiler here: nothing compiles, so no cache to damage")
     folder = tmp_path_factory.mktemp("compiled_run")
@@ -70,8 +94,8 @@ def test_a_cache_with_truncated_shared_objects_is_rebuilt_and_gives_the_same_met
     assert all(path.stat().st_size > 0 for path in cache.rglob("*.so"))
 
 
-def test_without_a_cxx_compiler_a_compiled_run_falls_back_to_eager(tmp_path, capsys):
-    done = cli(RUN + COMPILED, tmp_path / "out", tmp_path / "cache", CXX=str(tmp_path / "no-such-g++"))
+def test_without_a_cxx_compiler_a_compiled_run_falls_back_to_eager(run_without_compiler, tmp_path, capsys):
+    done = finished(run_without_compiler)
     fallback = metrics_of(done)
     assert len(warnings_in(done.stderr)) == 1 and "compiling failed" in done.stderr, done.stderr
     assert main(RUN + ["--out", str(tmp_path / "eager")]) == 0

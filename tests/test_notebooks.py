@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -11,9 +12,10 @@ import pandas as pd
 import papermill
 import pytest
 import yaml
-from data_needs import uses_fashion_mnist
+from data_needs import fashion_mnist_missing, uses_fashion_mnist
 
 from cobra_lab import claims, plots, studies
+from cobra_lab.accel.cores import usable_cores
 from cobra_lab.paths import repo_root
 from cobra_lab.reproduction.plan import spec as reproduction_spec
 
@@ -41,6 +43,9 @@ FIGURE_MODULES = [plots, *(module for module in vars(studies).values()
 FIGURE_MAKERS = sorted({name for module in FIGURE_MODULES for name, function in vars(module).items()
                         if getattr(function, "__annotations__", {}).get("return") == "Figure"}
                        | {"save_figure", "SkewGapExplorer"})
+NOTEBOOKS_AT_ONCE = 2  # notebooks executed side by side
+# A kernel started between two tests writes to the terminal: its start-up warnings are left out (errors stay).
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 CLAIMED = {claim.study for claim in claims.registry()}  # the notebooks that check the paper's claims
 FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")
 FIGURE_REPR = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")
@@ -92,15 +97,44 @@ def needing_data(paths: list[Path]) -> list:
                          else []) for path in paths]
 
 
-@pytest.fixture(scope="module", params=needing_data(NOTEBOOKS), ids=lambda p: p.stem)
-def executed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, study_env: Path):
-    """A notebook run once under papermill with the smoke profile: its path, its out_dir and the executed copy."""
-    path, folder = request.param, tmp_path_factory.mktemp(request.param.stem)
+def execute(path: Path, folder: Path) -> tuple[Path, Path, nbformat.NotebookNode]:
+    """Run notebook ``path`` under papermill with the smoke profile into ``folder``: its path, its out_dir and the
+    executed copy."""
     out_dir = folder / "out"
     parameters = {"profile": "smoke", "out_dir": str(out_dir), **SMOKE_OVERRIDES.get(path.stem, {})}
     papermill.execute_notebook(str(path), str(folder / path.name), parameters=parameters, kernel_name="python3",
-                               cwd=str(repo_root()), progress_bar=False)
+                               cwd=str(repo_root()), progress_bar=False, extra_arguments=KERNEL_QUIET)
     return path, out_dir, nbformat.read(folder / path.name, as_version=4)
+
+
+def collected_notebooks(items: list[pytest.Item]) -> list[Path]:
+    """The notebooks the collected tests execute, in test order, less those that skip for want of data."""
+    wanted = [item.callspec.params["executed"] for item in items
+              if item.path == Path(__file__) and "executed" in getattr(item, "fixturenames", ())]
+    missing = fashion_mnist_missing()
+    return [path for path in dict.fromkeys(wanted) if not (missing and uses_fashion_mnist(parameters(path)))]
+
+
+@pytest.fixture(scope="module")
+def executions(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, study_env: Path):
+    """The collected notebooks started under papermill, NOTEBOOKS_AT_ONCE at a time (a kernel's start and imports
+    keep one core busy), each kernel with its share of the cores as torch threads (more would make the threads of
+    side-by-side kernels wait for each other): a future of ``execute``'s result per notebook name."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("OMP_NUM_THREADS", str(max(1, usable_cores() // NOTEBOOKS_AT_ONCE)))
+    with ThreadPoolExecutor(NOTEBOOKS_AT_ONCE) as pool:
+        futures = {path.stem: pool.submit(execute, path, tmp_path_factory.mktemp(path.stem))
+                   for path in collected_notebooks(request.session.items)}
+        yield futures
+        for future in futures.values():
+            future.cancel()
+    patch.undo()
+
+
+@pytest.fixture(scope="module", params=needing_data(NOTEBOOKS), ids=lambda p: p.stem)
+def executed(request: pytest.FixtureRequest, executions: dict[str, Future]):
+    """A notebook run once under papermill with the smoke profile: its path, its out_dir and the executed copy."""
+    return executions[request.param.stem].result()
 
 
 def test_runs_with_smoke_profile(executed) -> None:

@@ -88,13 +88,16 @@ def test_parameter_file_matches(path: Path) -> None:
     assert stored == parameters(path)
 
 
+def needs_fashion_mnist(path: Path) -> bool:
+    """Whether a notebook runs Fashion-MNIST benchmarks (the reproduction: on its stand-in)."""
+    return uses_fashion_mnist({"dataset": reproduction_spec()["stand_in"]} if path.stem == "16_reproduction"
+                              else parameters(path))
+
+
 def needing_data(paths: list[Path]) -> list:
-    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks (the reproduction: on its
-    stand-in) marked as needing its files."""
-    stand_in = {"dataset": reproduction_spec()["stand_in"]}
-    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist]
-                         if uses_fashion_mnist(stand_in if path.stem == "16_reproduction" else parameters(path))
-                         else []) for path in paths]
+    """The notebooks as test parameters, those that run Fashion-MNIST benchmarks marked as needing its files."""
+    return [pytest.param(path, marks=[pytest.mark.requires_fashion_mnist] if needs_fashion_mnist(path) else [])
+            for path in paths]
 
 
 def execute(path: Path, folder: Path) -> tuple[Path, Path, nbformat.NotebookNode]:
@@ -112,7 +115,7 @@ def collected_notebooks(items: list[pytest.Item]) -> list[Path]:
     wanted = [item.callspec.params["executed"] for item in items
               if item.path == Path(__file__) and "executed" in getattr(item, "fixturenames", ())]
     missing = fashion_mnist_missing()
-    return [path for path in dict.fromkeys(wanted) if not (missing and uses_fashion_mnist(parameters(path)))]
+    return [path for path in dict.fromkeys(wanted) if not (missing and needs_fashion_mnist(path))]
 
 
 @pytest.fixture(scope="module")

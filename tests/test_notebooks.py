@@ -16,6 +16,7 @@ from data_needs import fashion_mnist_missing, uses_fashion_mnist
 
 from cobra_lab import claims, plots, studies
 from cobra_lab.accel.cores import usable_cores
+from cobra_lab.notebook_run import KERNEL_QUIET
 from cobra_lab.paths import repo_root
 from cobra_lab.reproduction.plan import spec as reproduction_spec
 
@@ -44,8 +45,6 @@ FIGURE_MAKERS = sorted({name for module in FIGURE_MODULES for name, function in 
                         if getattr(function, "__annotations__", {}).get("return") == "Figure"}
                        | {"save_figure", "SkewGapExplorer"})
 NOTEBOOKS_AT_ONCE = 2  # notebooks executed side by side
-# A kernel started between two tests writes to the terminal: its start-up warnings are left out (errors stay).
-KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 CLAIMED = {claim.study for claim in claims.registry()}  # the notebooks that check the paper's claims
 FIGURE_CALL = re.compile(rf"\b({'|'.join(FIGURE_MAKERS)})\(")
 FIGURE_REPR = re.compile(r"<Figure size \d+(\.\d+)?x\d+(\.\d+)? with \d+ Axes>")

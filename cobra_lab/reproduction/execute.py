@@ -80,15 +80,16 @@ def _record_study(study: StudyPlan, rows: pd.DataFrame, notebook_seconds: float)
     out = Path(study.params["out_dir"])
     atomic_write_bytes(out / RUNS, rows.to_csv(index=False).encode())
     runs_seconds = float(rows["seconds"].fillna(0).sum()) if len(rows) else 0.0
+    table = _table_number(study.shows)
     record = {"format": RECORD_FORMAT, "study": study.name, "shows": study.shows,
-              "title": notebook_title(notebook_path(study.name)), "table": _table_number(study.shows),
+              "title": notebook_title(notebook_path(study.name)), "table": table,
               "paper_datasets": _paper_datasets(study),
               "params": study.params, "paper": study.paper,
               "replaced": {key: list(pair) for key, pair in study.replaced().items()},
               "command": command(study),
               "runs": len(rows), "runs_seconds": runs_seconds, "notebook_seconds": notebook_seconds,
               "wall_seconds": runs_seconds + notebook_seconds,
-              "source": paper.source(_table_number(study.shows)) if _table_number(study.shows) else study.shows,
+              "source": paper.source(table) if table else study.shows,
               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
     atomic_write_json(out / RECORD, record)
     return record

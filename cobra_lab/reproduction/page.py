@@ -225,19 +225,19 @@ def write_page(folders: list[Path], page: Path) -> Path:
     for copied in ("figures", "results"):
         shutil.rmtree(page / copied, ignore_errors=True)
     page.mkdir(parents=True, exist_ok=True)
-    records, sections, counts = [], [], []
+    records, sections, counts, finished = [], [], [], []
     for folder in folders:
         record = read_record(folder)
         if record is None:
             continue
         section, count = study_section(folder, record, page)
+        finished.append(folder)
         records.append(record)
         sections.append(section)
         counts.append(count)
     table = overview(records, counts)
     atomic_write_bytes(page / "results" / "overview.csv", table.to_csv(index=False).encode())
     save_figure(verdicts_figure(table), page / VERDICTS_FIGURE)
-    finished = [folder for folder in folders if read_record(folder) is not None]
     markdown = "\n\n".join([summary(records, table), findings(finished), *sections]) + "\n"
     atomic_write_text(page / "index.md", markdown)
     return atomic_write_text(page / "index.html", html_page(markdown))

@@ -46,7 +46,24 @@ def load_profile(name: str) -> dict:
     profile = _read_yaml(params_dir() / "profiles" / f"{name}.yaml")
     profile["methods"] = {method: complete_method_section(method, section)
                           for method, section in profile["methods"].items()}
+    tiers = profile.get("from_ipc") or {}
+    if not isinstance(tiers, dict) or not all(
+            isinstance(tier, int) and tier > 0 and isinstance(methods, dict) and set(methods) <= set(profile["methods"])
+            for tier, methods in tiers.items()):
+        raise UserError(f"profile {name}: from_ipc maps IPCs (positive integers) to sections of the profile's "
+                        f"methods ({', '.join(profile['methods'])}), got {tiers!r}")
     return profile
+
+
+def _ipc_settings(profile: dict, method: str, ipc: int) -> dict:
+    """What a profile changes for ``method`` from an IPC on: its ``from_ipc`` tiers at or below ``ipc``, merged
+    in ascending order (a larger set of images per class can need, say, a larger image learning rate)."""
+    tiers = profile.get("from_ipc") or {}
+    settings: dict = {}
+    for tier in sorted(tiers):
+        if tier <= ipc:
+            settings = deep_merge(settings, tiers[tier].get(method, {}))
+    return settings
 
 
 def load_presets() -> dict:
@@ -102,6 +119,8 @@ def resolve(dataset: str, method: str, mode: str | None, ipc: int | None, profil
     if method not in base["methods"]:
         raise UserError(f"profile {profile} has no section for method {method}")
     section = base["methods"][method]
+    if ipc is not None and method != FULL:
+        section = deep_merge(section, _ipc_settings(base, method, ipc))
     if preset is not None:
         presets = load_presets()
         check_choice("preset", preset, presets)

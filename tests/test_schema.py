@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+import yaml
 
 from cobra_lab.config import load_profile, profile_names, resolve
 from cobra_lab.errors import UserError
@@ -156,3 +157,52 @@ def test_eval_has_its_own_dsa_strategy() -> None:
 def test_values_of_the_wrong_type_are_refused(overrides: dict, message: str) -> None:
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
         resolve("cdigits_bg", "dm", "cobra", 2, profile="smoke", overrides=overrides)
+
+
+@pytest.fixture
+def tiered_profile(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A params folder whose smoke profile changes DM's image learning rate from IPC 5 and again from IPC 20."""
+    import cobra_lab.config as config_module
+    params = config_module.params_dir()
+    (tmp_path / "presets.yaml").write_text((params / "presets.yaml").read_text())
+    (tmp_path / "profiles").mkdir()
+    profile = yaml.safe_load((params / "profiles" / "smoke.yaml").read_text())
+
+    def write(tiers: object) -> str:
+        (tmp_path / "profiles" / "smoke.yaml").write_text(yaml.safe_dump({**profile, "from_ipc": tiers}))
+        return "smoke"
+
+    monkeypatch.setattr(config_module, "PARAMS_DIR", tmp_path)
+    return write
+
+
+def test_a_profile_changes_settings_from_an_ipc_on(tiered_profile) -> None:
+    profile = tiered_profile({5: {"dm": {"distill": {"lr_img": 7.0}, "eval": {"epochs": 3}}},
+                              20: {"dm": {"distill": {"lr_img": 9.0}}}})
+    lr_img = {ipc: resolve("cdigits_bg", "dm", "cobra", ipc, profile=profile)["distill"]["lr_img"]
+              for ipc in (2, 5, 10, 20, 50)}
+    base = load_profile("smoke")["methods"]["dm"]["distill"]["lr_img"]
+    assert lr_img == {2: base, 5: 7.0, 10: 7.0, 20: 9.0, 50: 9.0}
+    assert resolve("cdigits_bg", "dm", "cobra", 50, profile=profile)["eval"]["epochs"] == 3  # a lower tier stays
+    assert resolve("cdigits_bg", "dc", "cobra", 50, profile=profile)["distill"] == \
+        resolve("cdigits_bg", "dc", "cobra", 50, profile="smoke")["distill"]
+    overridden = resolve("cdigits_bg", "dm", "cobra", 50, profile=profile, overrides={"distill.lr_img": 1.0})
+    assert overridden["distill"]["lr_img"] == 1.0  # --set still wins
+
+
+@pytest.mark.parametrize("tiers, message", [
+    ({"50": {"dm": {}}}, "from_ipc maps IPCs"),
+    ({50: {"dmm": {}}}, "from_ipc maps IPCs"),
+    ({50: {"dm": {"distill": {"lr_imgg": 1.0}}}}, "unknown"),
+])
+def test_a_bad_ipc_tier_is_one_line(tiered_profile, tiers: dict, message: str) -> None:
+    profile = tiered_profile(tiers)
+    with pytest.raises(UserError, match=message):
+        resolve("cdigits_bg", "dm", "cobra", 50, profile=profile)
+
+
+@pytest.mark.parametrize("profile", profile_names())
+def test_every_ipc_tier_of_every_profile_resolves(profile: str) -> None:
+    for tier, methods in (load_profile(profile).get("from_ipc") or {}).items():
+        for method in methods:
+            resolve("cdigits_bg", method, "cobra", tier, profile=profile)

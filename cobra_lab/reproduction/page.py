@@ -104,8 +104,14 @@ def claims_counts(claims: pd.DataFrame | None) -> dict[str, int]:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    """A results file, None where the study wrote none."""
-    return pd.read_csv(path) if path.exists() else None
+    """A results file, None where the study wrote none (an empty table where it wrote one without columns: the
+    runs of a study that makes none)."""
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 def _duration(seconds: float) -> str:

@@ -101,8 +101,9 @@ def smoke_argv(command: str, ray_address: str | None = None) -> list[str]:
         options = next(index for index, token in enumerate(argv) if token.startswith("--"))
         return ["report", *ids, *argv[options:], "--quiet"]
     argv = [part for token in argv for part in (ELIDED_RUN if token == "..." else [token])]
-    if argv[0] == "reproduce":  # two small studies at the smoke profile, with the notebook tests' grids
-        kept = [token for token in argv[1:] if token in ("--dry-run",)]
+    if argv[0] == "reproduce":  # two small studies at the smoke profile, with the notebook tests' grids; their
+        # seed reruns are tested in tests/test_reproduction.py, not executed again here
+        kept = ["--dry-run"] if "--dry-run" in argv else ["--no-seed-check"]
         small = [f"--param={name[:2]}.{key}={json.dumps(value)}" for name in REPRODUCED
                  for key, value in SMOKE_OVERRIDES[name].items()]
         return ["reproduce", "--profile", "smoke", "--studies", *(name[:2] for name in REPRODUCED), *small, *kept,

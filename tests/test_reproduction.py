@@ -2,6 +2,7 @@
 smoke reproduction of two studies whose page is re-made from the store with nothing recomputed."""
 from __future__ import annotations
 
+import json
 import math
 import re
 import shlex
@@ -17,9 +18,20 @@ from cobra_lab.errors import UserError
 from cobra_lab.notebook_run import notebook_title
 from cobra_lab.reproduction.command import study_overrides
 from cobra_lab.reproduction.compare import paper_comparison
-from cobra_lab.reproduction.execute import dry_run_lines, notebook_path, reproduce
+from cobra_lab.reproduction.execute import command, dry_run_lines, notebook_path, reproduce
 from cobra_lab.reproduction.page import findings, read_overview, read_record
-from cobra_lab.reproduction.plan import pick_studies, plan, spec, study_names, study_plan
+from cobra_lab.reproduction.plan import pick_studies, plan, spec, study_names, study_plan, with_seed
+from cobra_lab.reproduction.seeds import (
+    CHECK_SEEDS,
+    NO_VERDICT,
+    SeedVerdicts,
+    every_seed_sentence,
+    rerun_verdict,
+    seed_plans,
+    seeds_sentence,
+)
+from cobra_lab.store import run_id
+from cobra_lab.sweep import expand
 
 STUDIES = ["03", "09"]
 SMALL = {"03_semantic_gap": {"gammas": [1, 4], "full": False}, "09_discrepancy": {"discrepancies": ["sq", "l2"]}}
@@ -85,11 +97,147 @@ def test_the_findings_list_every_claim_that_fails_here(tmp_path: Path) -> None:
                    "verdict": "fails", "why": ""},
                   {"claim": "Vanilla rises", "paper": "Table 2", "numbers": "3 to 9", "verdict": "holds", "why": ""}]
                  ).to_csv(folder / "claims.csv", index=False)
-    text = findings([folder])
+    records = [{"params": {"seeds": [0], "out_dir": str(folder)}}]
+    text = findings([folder], records)
     assert "1 of the paper's claims fails here" in text and "**COBRA is lowest** (02_skew_gap" in text
     assert "cobra 9 vs vanilla 3" in text and "Vanilla rises" not in text
     (folder / "claims.csv").unlink()
-    assert "No claim of the paper fails here." in findings([folder])
+    assert "No claim of the paper fails here." in findings([folder], records)
+
+
+def test_a_seeded_study_is_rerun_at_each_check_seed_alone_in_its_own_folder(tmp_path: Path) -> None:
+    skew_gap = study_plan("02_skew_gap", "smoke", tmp_path / "02_skew_gap")
+    reruns = seed_plans(skew_gap)
+    assert [rerun.seed for rerun in reruns] == list(CHECK_SEEDS)
+    for rerun in reruns:
+        assert rerun.params == {**skew_gap.params, "seeds": [rerun.seed],
+                                "out_dir": str(tmp_path / "02_skew_gap" / f"seed{rerun.seed}")}
+        assert len(rerun.configs) == len(skew_gap.configs) and {c["seed"] for c in rerun.configs} == {rerun.seed}
+        assert command(rerun) == command(skew_gap)  # the study's command makes its reruns
+    assert [rerun.params["seed"] for rerun in seed_plans(study_plan("08_residuals", "smoke", tmp_path))] == \
+        list(CHECK_SEEDS)  # a study seeded by one seed
+    assert seed_plans(study_plan("13_overhead", "smoke", tmp_path)) == []  # takes no seed
+    own = study_plan("09_discrepancy", "smoke", tmp_path, {"seeds": [CHECK_SEEDS[0]]})
+    assert [rerun.seed for rerun in seed_plans(own)] == list(CHECK_SEEDS[1:])  # its own seed is not run again
+    assert all(rerun.overrides == own.overrides for rerun in seed_plans(own))
+
+
+@pytest.mark.parametrize("reruns, sentence", [
+    ({1: "fails", 2: "fails"}, "fails at seeds 0, 1 and 2"),
+    ({1: "holds", 2: "within noise"}, "fails at seed 0; at seed 1 holds, at seed 2 within noise"),
+    ({1: "fails", 2: None}, "fails at seeds 0 and 1; the rerun at seed 2 has not run yet"),
+    ({1: None, 2: None}, "fails at seed 0; the reruns at seeds 1 and 2 have not run yet")])
+def test_the_seed_sentence_says_at_which_seeds_a_failing_claim_fails(reruns: dict, sentence: str) -> None:
+    assert seeds_sentence(SeedVerdicts([0], reruns)) == sentence
+
+
+def test_the_seed_total_counts_the_claims_failing_at_every_seed_and_those_not_rerun() -> None:
+    failing = [SeedVerdicts([0], {1: "fails", 2: "fails"}), SeedVerdicts([0], {1: "holds", 2: "fails"}),
+               SeedVerdicts([0], {1: None, 2: "fails"}), SeedVerdicts(None, {})]
+    assert every_seed_sentence(failing).startswith("1 of the 4 failing claims fails at every seed")
+    assert "; 1 waits for a rerun that has not run yet; 1 is of studies that take no seed" in \
+        every_seed_sentence(failing)
+    assert "takes no seed, so it is not rerun" in seeds_sentence(SeedVerdicts(None, {}))
+    claims = pd.DataFrame({"claim": ["A", "B"], "verdict": ["holds", "fails"]})
+    assert [rerun_verdict(claims, "B"), rerun_verdict(claims, "C"), rerun_verdict(None, "B")] == \
+        ["fails", NO_VERDICT, None]
+
+
+def _write_study(folder: Path, params: dict, verdicts: dict[str, str]) -> None:
+    """A finished study's folder as the page reads it: its record's parameters and its claims table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reproduction.json").write_text(json.dumps({"params": params}))
+    pd.DataFrame([{"claim": claim, "paper": "Table 2", "numbers": "n", "verdict": verdict, "why": "1 comparison"}
+                  for claim, verdict in verdicts.items()]).to_csv(folder / "claims.csv", index=False)
+
+
+def test_the_findings_read_each_seed_rerun_from_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "02_skew_gap"
+    params = {"seeds": [0], "skews": [0.6], "out_dir": str(folder)}
+    _write_study(folder, params, {"A": "fails", "B": "fails", "C": "holds"})
+    _write_study(folder / "seed1", with_seed(params, 1), {"A": "fails", "B": "holds", "C": "fails"})
+    _write_study(folder / "seed2", {**with_seed(params, 2), "skews": [0.9]}, {"A": "fails"})  # another setting's
+    text = findings([folder], [{"params": params}])
+    assert "- **A** (02_skew_gap; the paper: Table 2): n. It fails at seeds 0 and 1; the rerun at seed 2 has not " \
+           "run yet." in text
+    assert "- **B** (02_skew_gap; the paper: Table 2): n. It fails at seed 0; at seed 1 holds; the rerun at seed 2 " \
+           "has not run yet." in text
+    assert "0 of the 2 failing claims fail at every seed" in text and "2 wait for a rerun" in text
+    _write_study(folder / "seed2", with_seed(params, 2), {"A": "fails"})
+    text = findings([folder], [{"params": params}])
+    assert "It fails at seeds 0, 1 and 2." in text and f"at seed 1 holds, at seed 2 {NO_VERDICT}." in text
+    assert "1 of the 2 failing claims fails at every seed" in text and "wait" not in text
+
+
+@pytest.fixture
+def faked_runs(monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+    """The reproduction with its runs and notebooks replaced (what is checked is which run where, and when): the
+    grids of each sweep, and the folder of each notebook executed. The claim fails at each study's own seed and
+    at seed 2, and holds at seed 1."""
+    from cobra_lab.reproduction import execute
+
+    sweeps, executed = [], []
+
+    def sweep(grids: list[dict], **options) -> pd.DataFrame:
+        sweeps.append(grids)
+        return pd.DataFrame([{"run_id": run_id(config), "status": "failed", "seconds": 0.0}
+                             for config in expand(grids, max_runs=None)])
+
+    def notebook(study) -> float:
+        executed.append(study.params["out_dir"])
+        _write_study(Path(study.params["out_dir"]), study.params, {"COBRA is lowest": "holds" if study.seed == 1
+                                                                   else "fails"})
+        return 0.0
+
+    monkeypatch.setattr(execute, "run_grid", sweep)
+    monkeypatch.setattr(execute, "_run_notebook", notebook)
+    return sweeps, executed
+
+
+def test_the_seed_check_reruns_the_failing_studies_in_one_sweep_and_never_twice(faked_runs, tmp_path: Path) -> None:
+    sweeps, executed = faked_runs
+    studies = ["02", "08", "13"]
+    plans = plan("smoke", studies, tmp_path / "reproduction")
+    assert "seed check: 0 of the 3 studies have a claim that fails so far; more may follow once the 3 notebooks " \
+           "still to run have run" in dry_run_lines(plans, tmp_path)
+    html = reproduce("smoke", studies, out=tmp_path, progress=False)
+    reruns = [rerun for study in plans for rerun in seed_plans(study)]
+    assert [rerun.params["out_dir"] for rerun in reruns] == [
+        str(tmp_path / "reproduction" / "smoke" / name / f"seed{seed}")
+        for name in ("02_skew_gap", "08_residuals") for seed in CHECK_SEEDS]  # 13_overhead takes no seed
+    assert sweeps == [[grid for study in plans for grid in study.grids],
+                      [grid for rerun in reruns for grid in rerun.grids]]  # one sweep for all the reruns
+    assert sorted(executed) == sorted(study.params["out_dir"] for study in plans + reruns)
+    assert all(read_record(Path(rerun.params["out_dir"]))["params"] == rerun.params for rerun in reruns)
+    markdown = html.with_suffix(".md").read_text()
+    assert markdown.count("It fails at seeds 0 and 2; at seed 1 holds.") == 2
+    assert "It fails in the study's one run; the study takes no seed" in markdown
+    assert "0 of the 3 failing claims fail at every seed" in markdown and "1 is of studies that take no" in markdown
+    lines = dry_run_lines(plans, tmp_path)
+    assert "seed check: 3 of the 3 studies have a claim that fails so far" in lines
+    assert "13_overhead (Table 13): a claim fails, but the study takes no seed: not rerun" in lines
+    assert sum(f"at seed {seed} (" in line and line.endswith("notebook done") for line in lines
+               for seed in CHECK_SEEDS) == len(reruns)
+    executed.clear()
+    again = reproduce("smoke", studies, out=tmp_path, page=html.parent, progress=False)
+    assert executed == [] and again.with_suffix(".md").read_text() == markdown  # found, not executed again
+
+
+def test_no_seed_check_runs_no_rerun_and_the_page_says_so(faked_runs, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    sweeps, executed = faked_runs
+    argv = ["reproduce", "--profile", "smoke", "--studies", "08", "--out", str(tmp_path), "--quiet"]
+    assert main([*argv, "--no-seed-check"]) == 0
+    folder = tmp_path / "reproduction" / "smoke" / "08_residuals"
+    assert len(sweeps) == 1 and executed == [str(folder)] and not list(folder.glob("seed*"))
+    page = (tmp_path / "reproduction" / "smoke" / "page" / "index.md").read_text()
+    assert "It fails at seed 0; the reruns at seeds 1 and 2 have not run yet." in page
+    capsys.readouterr()
+    assert main([*argv, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "seed check: 1 of the 1 studies has a claim that fails so far\n" in printed
+    assert all(f"08_residuals at seed {seed} (Table 5):" in printed for seed in CHECK_SEEDS)
+    assert "seed check" not in (main([*argv, "--dry-run", "--no-seed-check"]), capsys.readouterr().out)[1]
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +245,7 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory, study_env: Path) -> tup
     """Two studies reproduced at the smoke profile in the shared store: the page's HTML file and its folder."""
     page = tmp_path_factory.mktemp("reproduction") / "page"
     started = time.perf_counter()
-    html = reproduce("smoke", STUDIES, page=page, overrides=SMALL, progress=False)
+    html = reproduce("smoke", STUDIES, page=page, overrides=SMALL, progress=False, seed_check=False)
     return html, study_env, time.perf_counter() - started
 
 
@@ -133,12 +281,12 @@ def test_the_page_is_remade_from_the_store_in_under_a_minute_with_the_same_numbe
     html, store, _ = reproduced
     folders = [store / "reproduction" / "smoke" / name for name in ("09_discrepancy", "03_semantic_gap")]
     before = [read_record(folder)["finished_at"] for folder in folders]
-    lines = dry_run_lines(plan("smoke", STUDIES, store / "reproduction", SMALL), store)
+    lines = dry_run_lines(plan("smoke", STUDIES, store / "reproduction", SMALL), store, seed_check=False)
     counts = [re.search(r"(\d+) (?:distinct )?runs.*?(\d+) stored", line).groups() for line in lines]
     assert all(runs == stored != "0" for runs, stored in counts), lines
     assert all("notebook done" in line for line in lines[:-1]), lines
     started = time.perf_counter()
-    again = reproduce("smoke", STUDIES, page=tmp_path / "page", overrides=SMALL, progress=False)
+    again = reproduce("smoke", STUDIES, page=tmp_path / "page", overrides=SMALL, progress=False, seed_check=False)
     assert time.perf_counter() - started < 60
     assert [read_record(folder)["finished_at"] for folder in folders] == before  # no notebook ran again
     assert again.with_suffix(".md").read_text() == html.with_suffix(".md").read_text()

@@ -31,10 +31,11 @@ def _reproduce(args: argparse.Namespace) -> int:
     root = (Path(args.out) if args.out else default_root()).absolute()
     overrides = study_overrides(args.param)
     if args.dry_run:
-        print("\n".join(dry_run_lines(plan(args.profile, args.studies, root / "reproduction", overrides), root)))
+        print("\n".join(dry_run_lines(plan(args.profile, args.studies, root / "reproduction", overrides), root,
+                                      seed_check=not args.no_seed_check)))
         return 0
     page = reproduce(args.profile, args.studies, root, args.page, args.workers, args.backend, args.address,
-                     overrides, progress=not args.quiet)
+                     overrides, progress=not args.quiet, seed_check=not args.no_seed_check)
     print(f"wrote {page} and {page.with_suffix('.md')}")
     return 0
 
@@ -48,7 +49,10 @@ def add_reproduce_commands(commands: argparse._SubParsersAction) -> None:
     reproduce.add_argument("--param", action="append", default=[], metavar="STUDY.KEY=VALUE",
                            help="change one parameter of one study, e.g. 02.skews=[0.6,0.8] (repeatable)")
     reproduce.add_argument("--dry-run", action="store_true",
-                           help="print each study's runs and how many are stored; run nothing")
+                           help="print each study's runs and how many are stored, and the seed reruns known so far; "
+                                "run nothing")
+    reproduce.add_argument("--no-seed-check", action="store_true",
+                           help="skip the seed check: rerunning each study with a failing claim at other seeds")
     reproduce.add_argument("--page", default=None,
                            help="folder of the page (default <out>/reproduction/<profile>/page)")
     reproduce.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")

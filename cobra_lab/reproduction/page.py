@@ -17,7 +17,8 @@ from ..plots import save_figure
 from ..studies.label_noise import dilution_sentence
 from .compare import paper_comparison
 from .figure import verdicts_figure
-from .plan import dataset_name
+from .plan import dataset_name, seed_folder, with_seed
+from .seeds import SeedVerdicts, check_seeds, every_seed_sentence, own_seeds, rerun_verdict, seeds_sentence
 
 RESULTS_SUFFIXES = (".csv", ".json")
 VERDICTS_FIGURE = "verdicts.png"
@@ -198,19 +199,39 @@ def summary(records: list[dict], table: pd.DataFrame) -> str:
         f"**{overview_sentence(table)}**", f"![the claims per study]({VERDICTS_FIGURE})", markdown_table(table)])
 
 
-def findings(folders: list[Path]) -> str:
-    """Our own findings, read from the studies' results: every claim that fails here with its numbers, and what
-    the label-noise study's dilution analysis says about noisy group labels."""
-    failing = []
-    for folder in folders:
+def _rerun_claims(folder: Path, params: dict) -> dict[int, pd.DataFrame | None]:
+    """The claims table of each seed-check rerun of the study in ``folder`` (whose own run had ``params``); None
+    where that rerun has not run yet with the study's parameters."""
+    tables: dict[int, pd.DataFrame | None] = {}
+    for seed in check_seeds(params):
+        rerun = seed_folder(folder, seed)
+        record = read_record(rerun)
+        current = record is not None and record["params"] == with_seed(params, seed)
+        tables[seed] = _read_csv(rerun / "claims.csv") if current else None
+    return tables
+
+
+def findings(folders: list[Path], records: list[dict]) -> str:
+    """Our own findings, read from the finished studies' folders (and their ``records``): every claim that fails
+    here with its numbers and the seeds it fails at (the seed check's reruns), and what the label-noise study's
+    dilution analysis says about noisy group labels."""
+    failing, across_seeds = [], []
+    for folder, record in zip(folders, records):
         claims = _read_csv(folder / "claims.csv")
-        if claims is not None:
-            failing += [f"- **{row['claim']}** ({folder.name}; the paper: {row['paper']}): {row['numbers']}"
-                        for _, row in claims[claims["verdict"] == "fails"].iterrows()]
+        if claims is None:
+            continue
+        params = record["params"]
+        reruns = _rerun_claims(folder, params)
+        for _, row in claims[claims["verdict"] == "fails"].iterrows():
+            verdicts = SeedVerdicts(own_seeds(params), {seed: rerun_verdict(table, row["claim"])
+                                                        for seed, table in reruns.items()})
+            across_seeds.append(verdicts)
+            failing.append(f"- **{row['claim']}** ({folder.name}; the paper: {row['paper']}): {row['numbers']}. "
+                           f"It {seeds_sentence(verdicts)}.")
     parts = ["## Findings of our own",
              (f"{len(failing)} of the paper's claims {'fails' if len(failing) == 1 else 'fail'} here:" if failing
               else "No claim of the paper fails here."),
-             *(["\n".join(failing)] if failing else [])]
+             *(["\n".join(failing), every_seed_sentence(across_seeds)] if failing else [])]
     dilution = next((table for folder in folders if (table := _read_csv(folder / "dilution.csv")) is not None), None)
     if dilution is not None:
         parts.append("Noisy group labels (the label-noise study's dilution analysis, measured on the data without "
@@ -244,6 +265,6 @@ def write_page(folders: list[Path], page: Path) -> Path:
     table = overview(records, counts)
     atomic_write_bytes(page / "results" / "overview.csv", table.to_csv(index=False).encode())
     save_figure(verdicts_figure(table), page / VERDICTS_FIGURE)
-    markdown = "\n\n".join([summary(records, table), findings(finished), *sections]) + "\n"
+    markdown = "\n\n".join([summary(records, table), findings(finished, records), *sections]) + "\n"
     atomic_write_text(page / "index.md", markdown)
     return atomic_write_text(page / "index.html", html_page(markdown))

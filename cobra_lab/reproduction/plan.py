@@ -19,6 +19,7 @@ from ..sweep import expand
 SPEC_FILE = "reproduction.yaml"
 FALLBACK_IPC = 10  # a paper IPC that does not fit the profile runs at this one
 IPC_KEYS = ("ipc", "ipcs")
+SEED_KEYS = ("seeds", "seed")  # the notebook parameter that seeds a study: a list of seeds, or one
 
 
 @cache
@@ -92,6 +93,7 @@ class StudyPlan:
     overrides: dict = field(default_factory=dict)
     grids: list[dict] = field(default_factory=list)
     configs: list[dict] = field(default_factory=list)
+    seed: int | None = None  # the seed of a seed-check rerun; None: the study's own run
 
     def replaced(self) -> dict[str, tuple[object, object]]:
         """The datasets and IPCs that differ from the paper's setting: key -> (paper's value, ours)."""
@@ -99,9 +101,28 @@ class StudyPlan:
                 if (_is_dataset_key(key) or key in IPC_KEYS) and self.paper[key] != self.params.get(key)}
 
 
-def study_plan(name: str, profile: str, out_dir: Path, overrides: dict | None = None) -> StudyPlan:
+def seed_key(params: dict) -> str | None:
+    """The parameter that seeds a study with notebook parameters ``params`` (None: the study takes no seed)."""
+    return next((key for key in SEED_KEYS if key in params), None)
+
+
+def seed_folder(folder: Path, seed: int) -> Path:
+    """Where a study whose results are in ``folder`` keeps its rerun at ``seed``."""
+    return folder / f"seed{seed}"
+
+
+def with_seed(params: dict, seed: int) -> dict:
+    """A seeded study's parameters ``params`` rerun at ``seed`` alone, into its seed folder."""
+    key = seed_key(params)
+    return {**params, key: [seed] if key == "seeds" else seed,
+            "out_dir": str(seed_folder(Path(params["out_dir"]), seed))}
+
+
+def study_plan(name: str, profile: str, out_dir: Path, overrides: dict | None = None,
+               seed: int | None = None) -> StudyPlan:
     """The plan of study ``name`` at ``profile``: the paper's setting on the offline datasets, IPCs that fit,
-    the profile's evaluation nets, its results in ``out_dir``; ``overrides`` (parameter -> value) win last.
+    the profile's evaluation nets, its results in ``out_dir``; ``overrides`` (parameter -> value) win last;
+    ``seed``: the study rerun at that seed alone, in its seed folder under ``out_dir``.
     The notebook reads its runs back from the store: the reproduction computes them first, all studies at once."""
     entry = spec()["studies"][name]
     paper = {**notebook_params(name), **paper_params(name), **entry.get("paper", {})}
@@ -117,9 +138,11 @@ def study_plan(name: str, profile: str, out_dir: Path, overrides: dict | None = 
         if key not in params:
             raise UserError(f"study {name} has no parameter {key!r}; it has: {', '.join(params)}")
         params[key] = value
+    if seed is not None:
+        params = with_seed(params, seed)
     grids = study_grids(name, params) if name in STUDIES.names() else []
     return StudyPlan(name, entry["shows"], paper, params, dict(overrides or {}), grids,
-                     expand(grids, max_runs=None) if grids else [])
+                     expand(grids, max_runs=None) if grids else [], seed)
 
 
 def plan(profile: str, studies: list[str] | None, out: Path, overrides: dict | None = None) -> list[StudyPlan]:

@@ -137,6 +137,7 @@ def test_the_seed_total_counts_the_claims_failing_at_every_seed_and_those_not_re
     assert every_seed_sentence(failing).startswith("1 of the 4 failing claims fails at every seed")
     assert "; 1 waits for a rerun that has not run yet; 1 is of studies that take no seed" in \
         every_seed_sentence(failing)
+    assert every_seed_sentence(failing[1:2]).startswith("0 of the 1 failing claim fails at every seed")
     assert "takes no seed, so it is not rerun" in seeds_sentence(SeedVerdicts(None, {}))
     claims = pd.DataFrame({"claim": ["A", "B"], "verdict": ["holds", "fails"]})
     assert [rerun_verdict(claims, "B"), rerun_verdict(claims, "C"), rerun_verdict(None, "B")] == \

@@ -89,7 +89,7 @@ def every_seed_sentence(failing: list[SeedVerdicts]) -> str:
     waiting = sum(verdicts.waiting() for verdicts in failing)
     unseeded = sum(verdicts.own is None for verdicts in failing)
     text = (f"{every} of the {len(failing)} failing claim{'s' if len(failing) > 1 else ''} "
-            f"{'fails' if every == 1 else 'fail'} at every seed (each study's own and its reruns at "
+            f"{'fails' if 1 in (every, len(failing)) else 'fail'} at every seed (each study's own and its reruns at "
             f"{_seeds([str(seed) for seed in CHECK_SEEDS])})")
     if waiting:
         text += f"; {waiting} {'waits' if waiting == 1 else 'wait'} for a rerun that has not run yet"

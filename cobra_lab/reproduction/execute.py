@@ -25,7 +25,7 @@ from ..paths import repo_root
 from ..store import default_root, run_id
 from ..sweep import run_grid
 from .page import read_record, write_page
-from .plan import StudyPlan, plan, stored_count, unique_configs
+from .plan import StudyPlan, plan, same_setting, stored_count, unique_configs
 from .seeds import own_seeds, seed_plans
 
 RECORD = "reproduction.json"
@@ -62,7 +62,7 @@ def _paper_datasets(study: StudyPlan) -> list[str]:
 def _recorded(study: StudyPlan) -> dict | None:
     """The study's record where its notebook already ran with exactly the planned parameters, else None."""
     record = read_record(Path(study.params["out_dir"]))
-    matches = record and record.get("format") == RECORD_FORMAT and record.get("params") == study.params
+    matches = record and record.get("format") == RECORD_FORMAT and same_setting(record["params"], study.params)
     return record if matches else None
 
 

@@ -17,7 +17,7 @@ from ..plots import save_figure
 from ..studies.label_noise import dilution_sentence
 from .compare import paper_comparison
 from .figure import verdicts_figure
-from .plan import dataset_name, seed_folder, with_seed
+from .plan import dataset_name, same_setting, seed_folder, with_seed
 from .seeds import SeedVerdicts, check_seeds, every_seed_sentence, own_seeds, rerun_verdict, seeds_sentence
 
 RESULTS_SUFFIXES = (".csv", ".json")
@@ -206,7 +206,7 @@ def _rerun_claims(folder: Path, params: dict) -> dict[int, pd.DataFrame | None]:
     for seed in check_seeds(params):
         rerun = seed_folder(folder, seed)
         record = read_record(rerun)
-        current = record is not None and record["params"] == with_seed(params, seed)
+        current = record is not None and same_setting(record["params"], with_seed(params, seed))
         tables[seed] = _read_csv(rerun / "claims.csv") if current else None
     return tables
 

@@ -111,6 +111,12 @@ def seed_folder(folder: Path, seed: int) -> Path:
     return folder / f"seed{seed}"
 
 
+def same_setting(recorded: dict, planned: dict) -> bool:
+    """Whether a study's recorded notebook parameters are the planned ones, wherever the store lies now (its
+    folder, ``out_dir``, is where the record is found, so a store copied elsewhere keeps its studies)."""
+    return {**recorded, "out_dir": None} == {**planned, "out_dir": None}
+
+
 def with_seed(params: dict, seed: int) -> dict:
     """A seeded study's parameters ``params`` rerun at ``seed`` alone, into its seed folder."""
     key = seed_key(params)

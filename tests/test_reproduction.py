@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 
 from cobra_lab import paper
+from cobra_lab.bench.results import write_results
 from cobra_lab.cli import main
+from cobra_lab.config import resolve
 from cobra_lab.errors import UserError
 from cobra_lab.notebook_run import notebook_title
+from cobra_lab.reproduction.calibrated import calibrated_part
 from cobra_lab.reproduction.command import study_overrides
 from cobra_lab.reproduction.compare import paper_comparison
 from cobra_lab.reproduction.execute import command, dry_run_lines, notebook_path, reproduce
@@ -104,6 +107,41 @@ def test_the_findings_list_every_claim_that_fails_here(tmp_path: Path) -> None:
     assert "cobra 9 vs vanilla 3" in text and "Vanilla rises" not in text
     (folder / "claims.csv").unlink()
     assert "No claim of the paper fails here." in findings([folder], records)
+
+
+def _calibration(folder: Path, profile: str, ipc: int, budget: int, rows: list[tuple]) -> None:
+    """A calibration results file of DM on cfmnist_bg: rows of (mode, budget, EOD_max, accuracy, seconds)."""
+    write_results(folder / f"calibrate_cpu-dm-ipc{ipc}-{profile}.json", "calibrate_cpu", {
+        "method": "dm", "dataset": "cfmnist_bg", "ipc": ipc, "seed": 0, "profile": profile, "overrides": {},
+        "time_limit_seconds": 900.0, "rows": [
+            {"method": "dm", "mode": mode, "budget": at, "eod_max": eod, "eod_mean": eod / 2, "acc": acc,
+             "acc_std": 0.1, "distill_seconds": seconds / 2, "eval_seconds": seconds / 2,
+             "paper_eod_max": paper.cell(1, dataset="cfmnist_bg", ipc=ipc, method="dm", mode=mode)[0],
+             "paper_acc": paper.cell(1, dataset="cfmnist_bg", ipc=ipc, method="dm", mode=mode)[1], "run_id": "x"}
+            for mode, at, eod, acc, seconds in rows]})
+
+
+def test_table_1_shows_the_calibrated_larger_ipc_cells_at_the_profile_s_budget(tmp_path: Path) -> None:
+    budget = resolve("cfmnist_bg", "dm", "cobra", 50, profile="cpu")["distill"]["iterations"]
+    fairdd_eod, fairdd_acc = paper.cell(1, dataset="cfmnist_bg", ipc=50, method="dm", mode="fairdd")
+    cobra_eod, cobra_acc = paper.cell(1, dataset="cfmnist_bg", ipc=50, method="dm", mode="cobra")
+    _calibration(tmp_path, "cpu", 50, budget, [
+        ("fairdd", budget, fairdd_eod * 1.2, fairdd_acc - 1, 600),   # near
+        ("cobra", budget, cobra_eod * 2, cobra_acc, 600),              # EOD too far
+        ("cobra", budget + 1, cobra_eod, cobra_acc, 600),              # another budget: not the profile's runs
+        ("vanilla", budget, 100.0, 30.0, 600)])                        # not judged
+    _calibration(tmp_path, "quick", 50, budget, [("cobra", budget, cobra_eod, cobra_acc, 60)])  # another profile
+    record = {"table": 1, "params": {"profile": "cpu", "ipc": [10]}}
+    text, table, measured_by = calibrated_part(record, tmp_path)
+    assert text[0] == "### Table 1 at IPC 50, from the profile's calibration"
+    assert text[1].endswith("1 of these 2 cells lands near Table 1 (EOD_max at most 1.5x the paper's, accuracy at "
+                            "most 3 points below it, one run within 15 minutes on this machine); not near: DM cobra "
+                            "at IPC 50.")
+    assert list(table["mode"]) == ["fairdd", "cobra"] and list(table["near"]) == ["yes", "no"]
+    assert list(table["EOD paper"]) == [fairdd_eod, cobra_eod]
+    assert f"--method dm --ipc 50 --budgets {budget}" in measured_by
+    assert calibrated_part({**record, "params": {"profile": "cpu", "ipc": [10, 50]}}, tmp_path) is None  # ran 50
+    assert calibrated_part({**record, "table": 2}, tmp_path) is None
 
 
 def test_a_seeded_study_is_rerun_at_each_check_seed_alone_in_its_own_folder(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from ..claims import VERDICTS
 from ..io import atomic_write_bytes, atomic_write_text
 from ..plots import save_figure
 from ..studies.label_noise import dilution_sentence
+from .calibrated import calibrated_part
 from .compare import paper_comparison
 from .figure import verdicts_figure
 from .plan import dataset_name, same_setting, seed_folder, with_seed
@@ -139,6 +140,10 @@ def study_section(folder: Path, record: dict, page: Path) -> tuple[str, dict[str
     if comparison is not None and len(comparison):
         parts += ["### Ours beside the paper", comparison_sentence(comparison),
                   markdown_table(comparison_table(comparison))]
+    calibrated = calibrated_part(record)
+    if calibrated is not None:
+        text, table, measured_by = calibrated
+        parts += [*text, markdown_table(table), measured_by]
     if claims is not None:
         parts += ["### The paper's claims, checked here", markdown_table(claims.fillna(""))]
     figures = sorted(folder.glob("*.png"))

@@ -109,15 +109,17 @@ def test_the_findings_list_every_claim_that_fails_here(tmp_path: Path) -> None:
     assert "No claim of the paper fails here." in findings([folder], records)
 
 
-def _calibration(folder: Path, profile: str, ipc: int, budget: int, rows: list[tuple]) -> None:
-    """A calibration results file of DM on cfmnist_bg: rows of (mode, budget, EOD_max, accuracy, seconds)."""
-    write_results(folder / f"calibrate_cpu-dm-ipc{ipc}-{profile}.json", "calibrate_cpu", {
-        "method": "dm", "dataset": "cfmnist_bg", "ipc": ipc, "seed": 0, "profile": profile, "overrides": {},
+def _calibration(folder: Path, profile: str, ipc: int, rows: list[tuple], method: str = "dm") -> None:
+    """A calibration results file on cfmnist_bg: rows of (mode, budget, EOD_max, accuracy, seconds)."""
+    def cell(mode: str) -> tuple[float, float]:
+        return paper.cell(1, dataset="cfmnist_bg", ipc=ipc, method=method, mode=mode) or (math.nan, math.nan)
+
+    write_results(folder / f"calibrate_cpu-{method}-ipc{ipc}-{profile}.json", "calibrate_cpu", {
+        "method": method, "dataset": "cfmnist_bg", "ipc": ipc, "seed": 0, "profile": profile, "overrides": {},
         "time_limit_seconds": 900.0, "rows": [
-            {"method": "dm", "mode": mode, "budget": at, "eod_max": eod, "eod_mean": eod / 2, "acc": acc,
+            {"method": method, "mode": mode, "budget": at, "eod_max": eod, "eod_mean": eod / 2, "acc": acc,
              "acc_std": 0.1, "distill_seconds": seconds / 2, "eval_seconds": seconds / 2,
-             "paper_eod_max": paper.cell(1, dataset="cfmnist_bg", ipc=ipc, method="dm", mode=mode)[0],
-             "paper_acc": paper.cell(1, dataset="cfmnist_bg", ipc=ipc, method="dm", mode=mode)[1], "run_id": "x"}
+             "paper_eod_max": cell(mode)[0], "paper_acc": cell(mode)[1], "run_id": "x"}
             for mode, at, eod, acc, seconds in rows]})
 
 
@@ -125,12 +127,12 @@ def test_table_1_shows_the_calibrated_larger_ipc_cells_at_the_profile_s_budget(t
     budget = resolve("cfmnist_bg", "dm", "cobra", 50, profile="cpu")["distill"]["iterations"]
     fairdd_eod, fairdd_acc = paper.cell(1, dataset="cfmnist_bg", ipc=50, method="dm", mode="fairdd")
     cobra_eod, cobra_acc = paper.cell(1, dataset="cfmnist_bg", ipc=50, method="dm", mode="cobra")
-    _calibration(tmp_path, "cpu", 50, budget, [
+    _calibration(tmp_path, "cpu", 50, [
         ("fairdd", budget, fairdd_eod * 1.2, fairdd_acc - 1, 600),   # near
         ("cobra", budget, cobra_eod * 2, cobra_acc, 600),              # EOD too far
         ("cobra", budget + 1, cobra_eod, cobra_acc, 600),              # another budget: not the profile's runs
         ("vanilla", budget, 100.0, 30.0, 600)])                        # not judged
-    _calibration(tmp_path, "quick", 50, budget, [("cobra", budget, cobra_eod, cobra_acc, 60)])  # another profile
+    _calibration(tmp_path, "quick", 50, [("cobra", budget, cobra_eod, cobra_acc, 60)])  # another profile
     record = {"table": 1, "params": {"profile": "cpu", "ipc": [10]}}
     text, table, measured_by = calibrated_part(record, tmp_path)
     assert text[0] == "### Table 1 at IPC 50, from the profile's calibration"
@@ -138,10 +140,22 @@ def test_table_1_shows_the_calibrated_larger_ipc_cells_at_the_profile_s_budget(t
                             "most 3 points below it, one run within 15 minutes on this machine); not near: DM cobra "
                             "at IPC 50.")
     assert list(table["mode"]) == ["fairdd", "cobra"] and list(table["near"]) == ["yes", "no"]
-    assert list(table["EOD paper"]) == [fairdd_eod, cobra_eod]
-    assert f"--method dm --ipc 50 --budgets {budget}" in measured_by
+    assert list(table["EOD paper"]) == [f"{fairdd_eod:g}", f"{cobra_eod:g}"]
+    assert f"--method dm --ipc 50 --budgets {budget} {budget + 1}" in measured_by
     assert calibrated_part({**record, "params": {"profile": "cpu", "ipc": [10, 50]}}, tmp_path) is None  # ran 50
     assert calibrated_part({**record, "table": 2}, tmp_path) is None
+
+
+def test_a_calibration_short_of_the_profile_s_budget_or_without_a_mode_is_said_so(tmp_path: Path) -> None:
+    budget = resolve("cfmnist_bg", "dc", "cobra", 50, profile="cpu")["distill"]["iterations"]
+    _calibration(tmp_path, "cpu", 50, [("cobra", budget // 2, 90.0, 70.0, 1200)], method="dc")
+    text, table, _ = calibrated_part({"table": 1, "params": {"profile": "cpu", "ipc": [10]}}, tmp_path)
+    assert text[1].endswith(f"0 of these 2 cells land near Table 1 (EOD_max at most 1.5x the paper's, accuracy at "
+                            f"most 3 points below it, one run within 15 minutes on this machine); not near: DC cobra "
+                            f"at IPC 50; not measured: DC fairdd at IPC 50; DC at IPC 50 was measured at "
+                            f"{budget // 2} of the profile's {budget} iterations.")
+    assert list(table["near"]) == ["not measured", "no"] and list(table["EOD ours"]) == ["", "90"]
+    assert table.loc[0, "EOD paper"] != ""  # the paper's cell beside a mode not measured
 
 
 def test_a_seeded_study_is_rerun_at_each_check_seed_alone_in_its_own_folder(tmp_path: Path) -> None:

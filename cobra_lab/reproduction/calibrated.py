@@ -3,22 +3,24 @@ them (``benchmarks/calibrate_cpu.py --ipc N``, its results files): for the page.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
+from .. import paper
 from ..config import resolve
 from ..paths import repo_root
-from ..studies.calibration import ACC_MARGIN, EOD_FACTOR, JUDGED_MODES, near_paper
+from ..studies.calibration import ACC_MARGIN, EOD_FACTOR, JUDGED_MODES, PAPER_TABLE, near_paper
 
 CALIBRATIONS = repo_root() / "benchmarks" / "results"
 PATTERN = "calibrate_cpu-*.json"
 
 
 def calibrated_cells(profile: str, above_ipc: int, folder: Path = CALIBRATIONS) -> tuple[pd.DataFrame, list[str]]:
-    """FairDD's and COBRA's rows of every calibration at ``profile`` and an IPC above ``above_ipc``, at the budget
-    the profile runs (so the profile's own runs), with whether each lands near Table 1; and the commands that
-    measured them."""
+    """FairDD's and COBRA's rows of every calibration at ``profile`` and an IPC above ``above_ipc``: at the budget
+    the profile runs (so the profile's own runs) where measured, else at the largest budget measured, with whether
+    each lands near Table 1 (a mode not measured: a row without numbers); and the commands that measured them."""
     rows, commands = [], []
     for path in sorted(folder.glob(PATTERN)):
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -26,30 +28,52 @@ def calibrated_cells(profile: str, above_ipc: int, folder: Path = CALIBRATIONS) 
             continue
         table = pd.DataFrame(record["rows"])
         table = table.assign(near=near_paper(table, record["time_limit_seconds"]))
-        budget = resolve(record["dataset"], record["method"], JUDGED_MODES[0], record["ipc"],
-                         profile=profile)["distill"]["iterations"]
-        picked = table[table["mode"].isin(JUDGED_MODES) & (table["budget"] == budget)]
-        if picked.empty:
+        judged = table[table["mode"].isin(JUDGED_MODES)]
+        if judged.empty:
             continue
-        rows.append(picked.assign(dataset=record["dataset"], ipc=record["ipc"],
+        runs = resolve(record["dataset"], record["method"], JUDGED_MODES[0], record["ipc"],
+                       profile=profile)["distill"]["iterations"]
+        budget = runs if (judged["budget"] == runs).any() else int(judged["budget"].max())
+        picked = judged[judged["budget"] == budget].set_index("mode").reindex(list(JUDGED_MODES)).reset_index()
+        reported = [paper.cell(PAPER_TABLE, dataset=record["dataset"], ipc=record["ipc"], method=record["method"],
+                               mode=mode) or (math.nan, math.nan) for mode in JUDGED_MODES]
+        rows.append(picked.assign(method=record["method"], budget=budget, profile_budget=runs,
+                                  dataset=record["dataset"], ipc=record["ipc"], measured=picked["acc"].notna(),
+                                  near=picked["near"].eq(True), paper_eod_max=[cell[0] for cell in reported],
+                                  paper_acc=[cell[1] for cell in reported],
                                   minutes=(picked["distill_seconds"] + picked["eval_seconds"]) / 60,
                                   limit_minutes=record["time_limit_seconds"] / 60))
         commands.append(f"python benchmarks/calibrate_cpu.py --method {record['method']} --ipc {record['ipc']} "
-                        f"--budgets {budget} --modes {' '.join(JUDGED_MODES)} --profile {profile} "
+                        f"--budgets {' '.join(map(str, sorted(set(table['budget']))))} "
+                        f"--modes {' '.join(dict.fromkeys(table['mode']))} --profile {profile} "
                         f"--time-limit {record['time_limit_seconds']:.0f}")
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), commands
 
 
 def calibrated_sentence(cells: pd.DataFrame) -> str:
-    """How many of the calibrated cells land near Table 1, and which do not."""
-    far, near = cells[~cells["near"]], int(cells["near"].sum())
+    """How many of the calibrated cells land near Table 1, which do not, which were measured short of the
+    profile's budget and which not at all."""
+    measured = cells[cells["measured"]]
+    near = int(measured["near"].sum())
     text = (f"{near} of these {len(cells)} cells {'lands' if near == 1 else 'land'} near Table 1 (EOD_max at most "
             f"{EOD_FACTOR:g}x the paper's, accuracy at most {ACC_MARGIN:g} points below it, one run within "
             f"{cells['limit_minutes'].max():.0f} minutes on this machine)")
-    if far.empty:
-        return text + "."
-    return text + "; not near: " + ", ".join(f"{row.method.upper()} {row.mode} at IPC {row.ipc}"
-                                             for row in far.itertuples()) + "."
+    notes = [("not near: ", measured[~measured["near"]]),
+             ("not measured: ", cells[~cells["measured"]])]
+    for label, rows in notes:
+        if len(rows):
+            text += "; " + label + ", ".join(f"{row.method.upper()} {row.mode} at IPC {row.ipc}"
+                                             for row in rows.itertuples())
+    short = measured[measured["budget"] < measured["profile_budget"]].drop_duplicates(["method", "ipc"])
+    for row in short.itertuples():
+        text += (f"; {row.method.upper()} at IPC {row.ipc} was measured at {row.budget} of the profile's "
+                 f"{row.profile_budget} iterations")
+    return text + "."
+
+
+def _text(values: pd.Series, digits: int = 1) -> list[str]:
+    """Numbers as table text (at most ``digits`` decimals), blank where not measured."""
+    return ["" if pd.isna(value) else f"{round(float(value), digits):g}" for value in values]
 
 
 def calibrated_part(record: dict, folder: Path = CALIBRATIONS) -> tuple[list[str], pd.DataFrame, str] | None:
@@ -65,9 +89,10 @@ def calibrated_part(record: dict, folder: Path = CALIBRATIONS) -> tuple[list[str
         return None
     table = pd.DataFrame({
         "dataset": cells["dataset"], "IPC": cells["ipc"], "method": cells["method"].str.upper(), "mode": cells["mode"],
-        "budget": cells["budget"], "EOD ours": cells["eod_max"].round(1), "EOD paper": cells["paper_eod_max"],
-        "Acc ours": cells["acc"].round(1), "Acc paper": cells["paper_acc"], "minutes": cells["minutes"].round(1),
-        "near": cells["near"].map({True: "yes", False: "no"})})
+        "budget": cells["budget"], "EOD ours": _text(cells["eod_max"]), "EOD paper": _text(cells["paper_eod_max"], 2),
+        "Acc ours": _text(cells["acc"]), "Acc paper": _text(cells["paper_acc"]), "minutes": _text(cells["minutes"]),
+        "near": [("yes" if near else "no") if measured else "not measured"
+                 for near, measured in zip(cells["near"], cells["measured"])]})
     ipcs = ", ".join(map(str, sorted(set(cells["ipc"]))))
     text = [f"### Table 1 at IPC {ipcs}, from the profile's calibration",
             f"One run at IPC {ipcs} of every backbone does not fit the reproduction's time here, so these cells come "

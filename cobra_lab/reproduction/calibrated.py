@@ -71,13 +71,9 @@ def calibrated_sentence(cells: pd.DataFrame) -> str:
     return text + "."
 
 
-def _text(values: pd.Series, digits: int = 1) -> list[str]:
-    """Numbers as table text (at most ``digits`` decimals), blank where not measured."""
-    return ["" if pd.isna(value) else f"{round(float(value), digits):g}" for value in values]
-
-
 def calibrated_part(record: dict, folder: Path = CALIBRATIONS) -> tuple[list[str], pd.DataFrame, str] | None:
-    """Table 1's part on the calibrated larger IPCs: its heading and sentence, its table and the commands that
+    """Table 1's part on the calibrated larger IPCs: its heading and sentence, its table (numbers; NaN where not
+    measured) and the commands that
     measured it; None for another study or where no calibration above the study's IPCs was measured at its
     profile."""
     if record["table"] != 1:
@@ -89,8 +85,8 @@ def calibrated_part(record: dict, folder: Path = CALIBRATIONS) -> tuple[list[str
         return None
     table = pd.DataFrame({
         "dataset": cells["dataset"], "IPC": cells["ipc"], "method": cells["method"].str.upper(), "mode": cells["mode"],
-        "budget": cells["budget"], "EOD ours": _text(cells["eod_max"]), "EOD paper": _text(cells["paper_eod_max"], 2),
-        "Acc ours": _text(cells["acc"]), "Acc paper": _text(cells["paper_acc"]), "minutes": _text(cells["minutes"]),
+        "budget": cells["budget"], "EOD ours": cells["eod_max"], "EOD paper": cells["paper_eod_max"],
+        "Acc ours": cells["acc"], "Acc paper": cells["paper_acc"], "minutes": cells["minutes"],
         "near": [("yes" if near else "no") if measured else "not measured"
                  for near, measured in zip(cells["near"], cells["measured"])]})
     ipcs = ", ".join(map(str, sorted(set(cells["ipc"]))))

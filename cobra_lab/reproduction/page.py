@@ -143,7 +143,9 @@ def study_section(folder: Path, record: dict, page: Path) -> tuple[str, dict[str
     calibrated = calibrated_part(record)
     if calibrated is not None:
         text, table, measured_by = calibrated
-        parts += [*text, markdown_table(table), measured_by]
+        numbers = table.select_dtypes("float").columns
+        parts += [*text, markdown_table(table.assign(**{name: table[name].map(_number) for name in numbers})),
+                  measured_by]
     if claims is not None:
         parts += ["### The paper's claims, checked here", markdown_table(claims.fillna(""))]
     figures = sorted(folder.glob("*.png"))
